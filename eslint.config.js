@@ -6,8 +6,31 @@ import tseslint from 'typescript-eslint';
 // Which modules each module may NOT import. protocol ← storage, raft ← metadata, coordinator ← broker;
 // client depends only on protocol and runtime; tools on top depend only on client.
 const layers = {
-  protocol: ['runtime', 'storage', 'raft', 'metadata', 'coordinator', 'broker', 'client', 'cli', 'connect', 'streams', 'console'],
-  runtime: ['storage', 'raft', 'metadata', 'coordinator', 'broker', 'client', 'cli', 'connect', 'streams', 'console'],
+  protocol: [
+    'runtime',
+    'storage',
+    'raft',
+    'metadata',
+    'coordinator',
+    'broker',
+    'client',
+    'cli',
+    'connect',
+    'streams',
+    'console',
+  ],
+  runtime: [
+    'storage',
+    'raft',
+    'metadata',
+    'coordinator',
+    'broker',
+    'client',
+    'cli',
+    'connect',
+    'streams',
+    'console',
+  ],
   storage: ['raft', 'metadata', 'coordinator', 'broker', 'client', 'cli', 'connect', 'streams', 'console'],
   raft: ['storage', 'metadata', 'coordinator', 'broker', 'client', 'cli', 'connect', 'streams', 'console'],
   metadata: ['coordinator', 'broker', 'client', 'cli', 'connect', 'streams', 'console'],
@@ -46,7 +69,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

@@ -115,7 +115,8 @@ export class MessageEmitter {
       case 'struct':
         return this.typeName(t.struct);
       case 'array': {
-        const el = t.element.kind === 'primitive' ? tsPrimitive(t.element.name) : this.typeName(t.element.struct);
+        const el =
+          t.element.kind === 'primitive' ? tsPrimitive(t.element.name) : this.typeName(t.element.struct);
         return `${el}[]`;
       }
     }
@@ -128,7 +129,8 @@ export class MessageEmitter {
     const d = f.defaultText;
     const nullableAlways = !isEmpty(f.nullableVersions);
     if (d === 'null') {
-      if (!nullableAlways) throw new Error(`${this.m.name}.${f.specName}: default null on a non-nullable field`);
+      if (!nullableAlways)
+        throw new Error(`${this.m.name}.${f.specName}: default null on a non-nullable field`);
       return 'null';
     }
     const t = f.type;
@@ -154,9 +156,12 @@ export class MessageEmitter {
       case 'array':
         return nullable ? `(${v} !== null && ${v}.length === 0)` : `${v}.length === 0`;
       case 'struct':
-        return nullable ? `(${v} !== null && isDefault${t.struct.name}(${v}))` : `isDefault${t.struct.name}(${v})`;
+        return nullable
+          ? `(${v} !== null && isDefault${t.struct.name}(${v}))`
+          : `isDefault${t.struct.name}(${v})`;
       case 'primitive':
-        if (t.name === 'bytes' || (t.name === 'records' && !nullable)) return nullable ? `(${v} !== null && ${v}.length === 0)` : `${v}.length === 0`;
+        if (t.name === 'bytes' || (t.name === 'records' && !nullable))
+          return nullable ? `(${v} !== null && ${v}.length === 0)` : `${v}.length === 0`;
         if (t.name === 'float64') return `Object.is(${v}, ${d})`;
         return `${v} === ${d}`;
     }
@@ -165,7 +170,8 @@ export class MessageEmitter {
   // ---------------------------------------------------------------- field classification
 
   private flexCond(f: FieldModel, ctx: VersionRange): string {
-    if (f.flexibleVersions !== null) return versionCond(intersect(f.flexibleVersions, this.m.flexibleVersions), ctx);
+    if (f.flexibleVersions !== null)
+      return versionCond(intersect(f.flexibleVersions, this.m.flexibleVersions), ctx);
     return this.hasFlexible ? 'flexible' : 'false';
   }
 
@@ -271,7 +277,13 @@ export class MessageEmitter {
       case 'struct': {
         const writeNonNull = `write${t.struct.name}(w, ${nonNull}, version);`;
         if (!typeNullable || nullable === 'false') return [writeNonNull];
-        const nullableWrite = [`if (${v} === null) w.int8(-1);`, `else {`, `  w.int8(1);`, `  write${t.struct.name}(w, ${v}, version);`, `}`];
+        const nullableWrite = [
+          `if (${v} === null) w.int8(-1);`,
+          `else {`,
+          `  w.int8(1);`,
+          `  write${t.struct.name}(w, ${v}, version);`,
+          `}`,
+        ];
         if (nullable === 'true') return nullableWrite;
         return [`if (${nullable}) {`, ...nullableWrite.map((l) => '  ' + l), `} else ${writeNonNull}`];
       }
@@ -439,7 +451,9 @@ export class MessageEmitter {
       e.line('let count = 0;');
       e.open('if (unknown !== undefined) {');
       e.line('count += unknown.length;');
-      e.line('for (const t of unknown) n += uvarintSize(t.tag) + uvarintSize(t.data.length) + t.data.length;');
+      e.line(
+        'for (const t of unknown) n += uvarintSize(t.tag) + uvarintSize(t.data.length) + t.data.length;',
+      );
       e.close();
       for (const f of tagged) {
         const has = and(versionCond(f.taggedVersions, ctx), `!(${this.isDefaultExpr(f, `v.${f.prop}`)})`);
@@ -514,7 +528,8 @@ export class MessageEmitter {
       }
     }
     o['versions'] = [f.versions.min, f.versions.max];
-    if (!isEmpty(f.nullableVersions)) o['nullableVersions'] = [f.nullableVersions.min, f.nullableVersions.max];
+    if (!isEmpty(f.nullableVersions))
+      o['nullableVersions'] = [f.nullableVersions.min, f.nullableVersions.max];
     if (f.tag !== null) {
       o['tag'] = f.tag;
       o['taggedVersions'] = [f.taggedVersions.min, f.taggedVersions.max];
@@ -530,7 +545,10 @@ export class MessageEmitter {
     const m = this.m;
     const structs: Record<string, unknown> = {};
     for (const s of this.allStructs()) {
-      structs[s.name] = { versions: [s.versions.min, s.versions.max], fields: s.fields.map((f) => this.schemaField(f)) };
+      structs[s.name] = {
+        versions: [s.versions.min, s.versions.max],
+        fields: s.fields.map((f) => this.schemaField(f)),
+      };
     }
     const schema = {
       name: m.name,
@@ -604,6 +622,16 @@ export class MessageEmitter {
     e.line(`create: default${m.root.name},`);
     e.open('structs: {');
     for (const s of m.structs) e.line(`${s.name}: default${s.name},`);
+    e.close('},');
+    // Kafka keeps arrays whose elements have mapKey fields as hash sets with find(key); here
+    // each such struct gets a key function, and indexByKey (primitives/codec.ts) builds the Map.
+    const keyed = this.allStructs().filter((s) => s.fields.some((f) => f.mapKey));
+    e.open('mapKeys: {');
+    for (const s of keyed) {
+      const keys = s.fields.filter((f) => f.mapKey).map((f) => `v.${f.prop}`);
+      const body = keys.length === 1 ? keys[0]! : `[${keys.map((k) => `String(${k})`).join(', ')}].join('\\u0000')`;
+      e.line(`${s.name}: (v: ${this.typeName(s)}) => ${body},`);
+    }
     e.close('},');
     e.line('schema,');
     e.close(`} satisfies MessageCodec<${m.name}>;`);
@@ -774,4 +802,3 @@ function sizePrimitive(t: PrimitiveType, v: string, flex: string, nullable: stri
       throw new Error(`no size for ${t}`);
   }
 }
-

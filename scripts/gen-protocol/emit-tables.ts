@@ -30,7 +30,9 @@ export function emitApiKeys(messages: MessageModel[]): string {
     out.push(`import { ${res.name} } from './message/${res.name}.js';`);
   }
   out.push('');
-  out.push('/** An API as the specs define it: the versions a codec can read and write, not what a broker serves. */');
+  out.push(
+    '/** An API as the specs define it: the versions a codec can read and write, not what a broker serves. */',
+  );
   out.push('export interface ApiDefinition {');
   out.push('  apiKey: number;');
   out.push('  /** Kafka\'s name for the API, e.g. "Produce". */');
@@ -89,7 +91,9 @@ export function emitApiKeys(messages: MessageModel[]): string {
   out.push('  return byKey[apiKey];');
   out.push('}');
   out.push('');
-  out.push('/** Request header version for an API version: v2 when flexible, else v1 (v0 for ControlledShutdown v0). */');
+  out.push(
+    '/** Request header version for an API version: v2 when flexible, else v1 (v0 for ControlledShutdown v0). */',
+  );
   out.push('export function requestHeaderVersion(apiKey: number, apiVersion: number): number {');
   out.push('  const api = byKey[apiKey];');
   out.push('  if (api === undefined) return 1;');

@@ -48,7 +48,10 @@ export const PRIMITIVE_TYPES: readonly string[] = [
 export type FieldType =
   | { kind: 'primitive'; name: PrimitiveType }
   | { kind: 'struct'; struct: StructModel }
-  | { kind: 'array'; element: { kind: 'primitive'; name: PrimitiveType } | { kind: 'struct'; struct: StructModel } };
+  | {
+      kind: 'array';
+      element: { kind: 'primitive'; name: PrimitiveType } | { kind: 'struct'; struct: StructModel };
+    };
 
 export interface FieldModel {
   /** PascalCase name as in the spec. */
@@ -212,7 +215,10 @@ export function loadMessage(path: string, source: string): MessageModel {
     const model: StructModel = {
       name: cs.name,
       fields: [],
-      versions: cs.versions === undefined ? validVersions : intersect(parseVersions(cs.versions, cs.name), validVersions),
+      versions:
+        cs.versions === undefined
+          ? validVersions
+          : intersect(parseVersions(cs.versions, cs.name), validVersions),
     };
     structsByName.set(cs.name, model);
     structs.push(model);
@@ -224,9 +230,13 @@ export function loadMessage(path: string, source: string): MessageModel {
     // A tagged field may omit versions: it then exists exactly in its tagged versions.
     const versions = intersect(parseVersions(f.versions ?? f.taggedVersions, fieldWhere), parentVersions);
     const nullableVersions =
-      f.nullableVersions === undefined ? NO_VERSIONS : intersect(parseVersions(f.nullableVersions, fieldWhere), versions);
+      f.nullableVersions === undefined
+        ? NO_VERSIONS
+        : intersect(parseVersions(f.nullableVersions, fieldWhere), versions);
     const taggedVersions =
-      f.taggedVersions === undefined ? NO_VERSIONS : intersect(parseVersions(f.taggedVersions, fieldWhere), versions);
+      f.taggedVersions === undefined
+        ? NO_VERSIONS
+        : intersect(parseVersions(f.taggedVersions, fieldWhere), versions);
     if ((f.tag === undefined) !== (f.taggedVersions === undefined)) {
       throw new Error(`${fieldWhere}: tag and taggedVersions go together`);
     }
@@ -283,7 +293,9 @@ export function loadMessage(path: string, source: string): MessageModel {
     validVersions,
     flexibleVersions,
     deprecatedVersions:
-      raw.deprecatedVersions === undefined ? NO_VERSIONS : parseVersions(raw.deprecatedVersions, `${where} deprecated`),
+      raw.deprecatedVersions === undefined
+        ? NO_VERSIONS
+        : parseVersions(raw.deprecatedVersions, `${where} deprecated`),
     latestVersionUnstable: raw.latestVersionUnstable ?? false,
     listeners: raw.listeners ?? [],
     root,

@@ -22,7 +22,9 @@ export function encodeRequestFrame<T>(codec: MessageCodec<T>, body: T, h: Reques
   const apiKey = codec.apiKey;
   if (apiKey === null) throw new EncodeError(`${codec.name} is not a request`);
   if (h.apiVersion < codec.minVersion || h.apiVersion > codec.maxVersion) {
-    throw new EncodeError(`${codec.name} version ${h.apiVersion} is outside ${codec.minVersion}-${codec.maxVersion}`);
+    throw new EncodeError(
+      `${codec.name} version ${h.apiVersion} is outside ${codec.minVersion}-${codec.maxVersion}`,
+    );
   }
   const headerVersion = requestHeaderVersion(apiKey, h.apiVersion);
   const header: RequestHeader = {
@@ -68,7 +70,11 @@ export interface RequestPeek {
 /** Reads api key, version and correlation id from a frame body (the size prefix removed); null if shorter than 8 bytes. */
 export function peekRequest(frame: Buffer): RequestPeek | null {
   if (frame.length < 8) return null;
-  return { apiKey: frame.readInt16BE(0), apiVersion: frame.readInt16BE(2), correlationId: frame.readInt32BE(4) };
+  return {
+    apiKey: frame.readInt16BE(0),
+    apiVersion: frame.readInt16BE(2),
+    correlationId: frame.readInt32BE(4),
+  };
 }
 
 export interface DecodedRequest {

@@ -74,6 +74,8 @@ export interface MessageCodec<T> {
   create(): T;
   /** Default constructors of the message's structs, by struct name. */
   readonly structs: Record<string, () => unknown>;
+  /** Key functions of structs with mapKey fields (a composite key joins its parts with U+0000). */
+  readonly mapKeys: Record<string, (v: never) => unknown>;
   readonly schema: MessageSchema;
 }
 
@@ -150,4 +152,17 @@ export function writeUnknownTaggedBelow(
     i++;
   }
   return i;
+}
+
+/**
+ * Indexes array elements by their mapKey (as Kafka's generated collections do with find(key)).
+ * Later duplicates do not replace earlier ones; callers that must reject duplicates compare sizes.
+ */
+export function indexByKey<T, K>(items: readonly T[], keyOf: (v: T) => K): Map<K, T> {
+  const map = new Map<K, T>();
+  for (const item of items) {
+    const key = keyOf(item);
+    if (!map.has(key)) map.set(key, item);
+  }
+  return map;
 }

@@ -122,7 +122,8 @@ export class Writer {
   }
 
   uuid(v: string): void {
-    if (!uuidToBytes(v, this.buf, this.pos)) throw new EncodeError(`not a Kafka uuid (22 base64url characters): ${v}`);
+    if (!uuidToBytes(v, this.buf, this.pos))
+      throw new EncodeError(`not a Kafka uuid (22 base64url characters): ${v}`);
     this.pos += 16;
   }
 

@@ -101,5 +101,7 @@ export const ConsumerGroupCurrentMemberAssignmentKey = {
   create: defaultConsumerGroupCurrentMemberAssignmentKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupCurrentMemberAssignmentKey>;

@@ -268,5 +268,7 @@ export const ConsumerGroupCurrentMemberAssignmentValue = {
   structs: {
     TopicPartitions: defaultTopicPartitions,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupCurrentMemberAssignmentValue>;

@@ -101,5 +101,7 @@ export const ConsumerGroupMemberMetadataKey = {
   create: defaultConsumerGroupMemberMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupMemberMetadataKey>;

@@ -436,5 +436,7 @@ export const ConsumerGroupMemberMetadataValue = {
     ClassicMemberMetadata: defaultClassicMemberMetadata,
     ClassicProtocol: defaultClassicProtocol,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupMemberMetadataValue>;

@@ -89,5 +89,7 @@ export const ConsumerGroupMetadataKey = {
   create: defaultConsumerGroupMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupMetadataKey>;

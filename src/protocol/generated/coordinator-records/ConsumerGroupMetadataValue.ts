@@ -117,5 +117,7 @@ export const ConsumerGroupMetadataValue = {
   create: defaultConsumerGroupMetadataValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupMetadataValue>;

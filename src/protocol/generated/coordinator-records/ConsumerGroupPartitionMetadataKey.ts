@@ -89,5 +89,7 @@ export const ConsumerGroupPartitionMetadataKey = {
   create: defaultConsumerGroupPartitionMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupPartitionMetadataKey>;

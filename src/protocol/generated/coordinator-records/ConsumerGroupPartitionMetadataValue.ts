@@ -333,5 +333,7 @@ export const ConsumerGroupPartitionMetadataValue = {
     TopicMetadata: defaultTopicMetadata,
     PartitionMetadata: defaultPartitionMetadata,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupPartitionMetadataValue>;

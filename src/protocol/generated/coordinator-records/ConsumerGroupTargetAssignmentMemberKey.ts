@@ -101,5 +101,7 @@ export const ConsumerGroupTargetAssignmentMemberKey = {
   create: defaultConsumerGroupTargetAssignmentMemberKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupTargetAssignmentMemberKey>;

@@ -216,5 +216,7 @@ export const ConsumerGroupTargetAssignmentMemberValue = {
   structs: {
     TopicPartition: defaultTopicPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupTargetAssignmentMemberValue>;

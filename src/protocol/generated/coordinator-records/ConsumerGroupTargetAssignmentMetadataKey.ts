@@ -89,5 +89,7 @@ export const ConsumerGroupTargetAssignmentMetadataKey = {
   create: defaultConsumerGroupTargetAssignmentMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupTargetAssignmentMetadataKey>;

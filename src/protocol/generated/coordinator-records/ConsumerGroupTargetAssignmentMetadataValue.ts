@@ -117,5 +117,7 @@ export const ConsumerGroupTargetAssignmentMetadataValue = {
   create: defaultConsumerGroupTargetAssignmentMetadataValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupTargetAssignmentMetadataValue>;

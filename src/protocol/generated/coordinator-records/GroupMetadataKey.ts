@@ -89,5 +89,7 @@ export const GroupMetadataKey = {
   create: defaultGroupMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<GroupMetadataKey>;

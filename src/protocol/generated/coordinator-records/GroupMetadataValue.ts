@@ -366,5 +366,7 @@ export const GroupMetadataValue = {
   structs: {
     MemberMetadata: defaultMemberMetadata,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<GroupMetadataValue>;

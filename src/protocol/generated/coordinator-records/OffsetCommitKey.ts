@@ -113,5 +113,7 @@ export const OffsetCommitKey = {
   create: defaultOffsetCommitKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetCommitKey>;

@@ -177,5 +177,7 @@ export const OffsetCommitValue = {
   create: defaultOffsetCommitValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetCommitValue>;

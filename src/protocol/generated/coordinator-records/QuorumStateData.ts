@@ -309,5 +309,7 @@ export const QuorumStateData = {
   structs: {
     Voter: defaultVoter,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<QuorumStateData>;

@@ -101,5 +101,7 @@ export const ShareGroupCurrentMemberAssignmentKey = {
   create: defaultShareGroupCurrentMemberAssignmentKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupCurrentMemberAssignmentKey>;

@@ -252,5 +252,7 @@ export const ShareGroupCurrentMemberAssignmentValue = {
   structs: {
     TopicPartitions: defaultTopicPartitions,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupCurrentMemberAssignmentValue>;

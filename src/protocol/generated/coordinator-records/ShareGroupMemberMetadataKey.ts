@@ -101,5 +101,7 @@ export const ShareGroupMemberMetadataKey = {
   create: defaultShareGroupMemberMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupMemberMetadataKey>;

@@ -157,5 +157,7 @@ export const ShareGroupMemberMetadataValue = {
   create: defaultShareGroupMemberMetadataValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupMemberMetadataValue>;

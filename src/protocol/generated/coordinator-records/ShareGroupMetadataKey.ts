@@ -89,5 +89,7 @@ export const ShareGroupMetadataKey = {
   create: defaultShareGroupMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupMetadataKey>;

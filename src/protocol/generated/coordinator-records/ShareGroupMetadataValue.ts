@@ -117,5 +117,7 @@ export const ShareGroupMetadataValue = {
   create: defaultShareGroupMetadataValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupMetadataValue>;

@@ -89,5 +89,7 @@ export const ShareGroupPartitionMetadataKey = {
   create: defaultShareGroupPartitionMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupPartitionMetadataKey>;

@@ -333,5 +333,7 @@ export const ShareGroupPartitionMetadataValue = {
     TopicMetadata: defaultTopicMetadata,
     PartitionMetadata: defaultPartitionMetadata,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupPartitionMetadataValue>;

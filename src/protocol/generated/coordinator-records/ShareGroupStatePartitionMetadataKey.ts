@@ -89,5 +89,7 @@ export const ShareGroupStatePartitionMetadataKey = {
   create: defaultShareGroupStatePartitionMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupStatePartitionMetadataKey>;

@@ -333,5 +333,7 @@ export const ShareGroupStatePartitionMetadataValue = {
     TopicPartitionsInfo: defaultTopicPartitionsInfo,
     TopicInfo: defaultTopicInfo,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupStatePartitionMetadataValue>;

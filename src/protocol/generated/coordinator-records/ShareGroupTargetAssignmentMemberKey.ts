@@ -101,5 +101,7 @@ export const ShareGroupTargetAssignmentMemberKey = {
   create: defaultShareGroupTargetAssignmentMemberKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupTargetAssignmentMemberKey>;

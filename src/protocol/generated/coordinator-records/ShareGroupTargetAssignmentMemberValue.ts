@@ -216,5 +216,7 @@ export const ShareGroupTargetAssignmentMemberValue = {
   structs: {
     TopicPartition: defaultTopicPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupTargetAssignmentMemberValue>;

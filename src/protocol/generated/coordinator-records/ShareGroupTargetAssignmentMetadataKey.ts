@@ -89,5 +89,7 @@ export const ShareGroupTargetAssignmentMetadataKey = {
   create: defaultShareGroupTargetAssignmentMetadataKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupTargetAssignmentMetadataKey>;

@@ -117,5 +117,7 @@ export const ShareGroupTargetAssignmentMetadataValue = {
   create: defaultShareGroupTargetAssignmentMetadataValue,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupTargetAssignmentMetadataValue>;

@@ -113,5 +113,7 @@ export const ShareSnapshotKey = {
   create: defaultShareSnapshotKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareSnapshotKey>;

@@ -285,5 +285,7 @@ export const ShareSnapshotValue = {
   structs: {
     StateBatch: defaultStateBatch,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareSnapshotValue>;

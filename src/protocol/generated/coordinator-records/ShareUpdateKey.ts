@@ -113,5 +113,7 @@ export const ShareUpdateKey = {
   create: defaultShareUpdateKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareUpdateKey>;

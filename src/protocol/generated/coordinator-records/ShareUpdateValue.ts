@@ -273,5 +273,7 @@ export const ShareUpdateValue = {
   structs: {
     StateBatch: defaultStateBatch,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareUpdateValue>;

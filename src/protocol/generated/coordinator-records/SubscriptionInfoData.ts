@@ -562,5 +562,7 @@ export const SubscriptionInfoData = {
     PartitionToOffsetSum: defaultPartitionToOffsetSum,
     ClientTag: defaultClientTag,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SubscriptionInfoData>;

@@ -89,5 +89,7 @@ export const TransactionLogKey = {
   create: defaultTransactionLogKey,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<TransactionLogKey>;

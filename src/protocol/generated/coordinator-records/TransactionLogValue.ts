@@ -406,5 +406,7 @@ export const TransactionLogValue = {
   structs: {
     PartitionsSchema: defaultPartitionsSchema,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<TransactionLogValue>;

@@ -153,5 +153,7 @@ export const AddOffsetsToTxnRequest = {
   create: defaultAddOffsetsToTxnRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AddOffsetsToTxnRequest>;

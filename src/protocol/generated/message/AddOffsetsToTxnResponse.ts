@@ -129,5 +129,7 @@ export const AddOffsetsToTxnResponse = {
   create: defaultAddOffsetsToTxnResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AddOffsetsToTxnResponse>;

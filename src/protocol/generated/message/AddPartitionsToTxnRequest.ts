@@ -425,5 +425,9 @@ export const AddPartitionsToTxnRequest = {
     AddPartitionsToTxnTopic: defaultAddPartitionsToTxnTopic,
     AddPartitionsToTxnTransaction: defaultAddPartitionsToTxnTransaction,
   },
+  mapKeys: {
+    AddPartitionsToTxnTopic: (v: AddPartitionsToTxnRequest.AddPartitionsToTxnTopic) => v.name,
+    AddPartitionsToTxnTransaction: (v: AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction) => v.transactionalId,
+  },
   schema,
 } satisfies MessageCodec<AddPartitionsToTxnRequest>;

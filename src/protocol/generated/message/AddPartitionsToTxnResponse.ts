@@ -457,5 +457,10 @@ export const AddPartitionsToTxnResponse = {
     AddPartitionsToTxnPartitionResult: defaultAddPartitionsToTxnPartitionResult,
     AddPartitionsToTxnResult: defaultAddPartitionsToTxnResult,
   },
+  mapKeys: {
+    AddPartitionsToTxnTopicResult: (v: AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult) => v.name,
+    AddPartitionsToTxnPartitionResult: (v: AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult) => v.partitionIndex,
+    AddPartitionsToTxnResult: (v: AddPartitionsToTxnResponse.AddPartitionsToTxnResult) => v.transactionalId,
+  },
   schema,
 } satisfies MessageCodec<AddPartitionsToTxnResponse>;

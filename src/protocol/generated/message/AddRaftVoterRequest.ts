@@ -275,5 +275,8 @@ export const AddRaftVoterRequest = {
   structs: {
     Listener: defaultListener,
   },
+  mapKeys: {
+    Listener: (v: AddRaftVoterRequest.Listener) => v.name,
+  },
   schema,
 } satisfies MessageCodec<AddRaftVoterRequest>;

@@ -143,5 +143,7 @@ export const AddRaftVoterResponse = {
   create: defaultAddRaftVoterResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AddRaftVoterResponse>;

@@ -130,5 +130,7 @@ export const AllocateProducerIdsRequest = {
   create: defaultAllocateProducerIdsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AllocateProducerIdsRequest>;

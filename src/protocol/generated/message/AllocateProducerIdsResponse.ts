@@ -153,5 +153,7 @@ export const AllocateProducerIdsResponse = {
   create: defaultAllocateProducerIdsResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AllocateProducerIdsResponse>;

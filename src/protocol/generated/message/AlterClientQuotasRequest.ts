@@ -424,5 +424,7 @@ export const AlterClientQuotasRequest = {
     EntityData: defaultEntityData,
     OpData: defaultOpData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterClientQuotasRequest>;

@@ -332,5 +332,7 @@ export const AlterClientQuotasResponse = {
     EntryData: defaultEntryData,
     EntityData: defaultEntityData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterClientQuotasResponse>;

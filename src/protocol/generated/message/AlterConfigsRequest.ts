@@ -334,5 +334,9 @@ export const AlterConfigsRequest = {
     AlterConfigsResource: defaultAlterConfigsResource,
     AlterableConfig: defaultAlterableConfig,
   },
+  mapKeys: {
+    AlterConfigsResource: (v: AlterConfigsRequest.AlterConfigsResource) => [String(v.resourceType), String(v.resourceName)].join('\u0000'),
+    AlterableConfig: (v: AlterConfigsRequest.AlterableConfig) => v.name,
+  },
   schema,
 } satisfies MessageCodec<AlterConfigsRequest>;

@@ -250,5 +250,7 @@ export const AlterConfigsResponse = {
   structs: {
     AlterConfigsResourceResponse: defaultAlterConfigsResourceResponse,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterConfigsResponse>;

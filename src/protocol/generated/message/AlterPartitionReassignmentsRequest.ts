@@ -336,5 +336,7 @@ export const AlterPartitionReassignmentsRequest = {
     ReassignableTopic: defaultReassignableTopic,
     ReassignablePartition: defaultReassignablePartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterPartitionReassignmentsRequest>;

@@ -356,5 +356,7 @@ export const AlterPartitionReassignmentsResponse = {
     ReassignableTopicResponse: defaultReassignableTopicResponse,
     ReassignablePartitionResponse: defaultReassignablePartitionResponse,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterPartitionReassignmentsResponse>;

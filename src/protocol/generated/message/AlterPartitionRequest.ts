@@ -514,5 +514,7 @@ export const AlterPartitionRequest = {
     PartitionData: defaultPartitionData,
     BrokerState: defaultBrokerState,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterPartitionRequest>;

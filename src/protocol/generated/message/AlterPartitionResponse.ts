@@ -421,5 +421,7 @@ export const AlterPartitionResponse = {
     TopicData: defaultTopicData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterPartitionResponse>;

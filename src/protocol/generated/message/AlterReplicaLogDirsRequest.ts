@@ -311,5 +311,9 @@ export const AlterReplicaLogDirsRequest = {
     AlterReplicaLogDir: defaultAlterReplicaLogDir,
     AlterReplicaLogDirTopic: defaultAlterReplicaLogDirTopic,
   },
+  mapKeys: {
+    AlterReplicaLogDir: (v: AlterReplicaLogDirsRequest.AlterReplicaLogDir) => v.path,
+    AlterReplicaLogDirTopic: (v: AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic) => v.name,
+  },
   schema,
 } satisfies MessageCodec<AlterReplicaLogDirsRequest>;

@@ -318,5 +318,7 @@ export const AlterReplicaLogDirsResponse = {
     AlterReplicaLogDirTopicResult: defaultAlterReplicaLogDirTopicResult,
     AlterReplicaLogDirPartitionResult: defaultAlterReplicaLogDirPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterReplicaLogDirsResponse>;

@@ -354,5 +354,7 @@ export const AlterUserScramCredentialsRequest = {
     ScramCredentialDeletion: defaultScramCredentialDeletion,
     ScramCredentialUpsertion: defaultScramCredentialUpsertion,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterUserScramCredentialsRequest>;

@@ -238,5 +238,7 @@ export const AlterUserScramCredentialsResponse = {
   structs: {
     AlterUserScramCredentialsResult: defaultAlterUserScramCredentialsResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AlterUserScramCredentialsResponse>;

@@ -139,5 +139,7 @@ export const ApiVersionsRequest = {
   create: defaultApiVersionsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ApiVersionsRequest>;

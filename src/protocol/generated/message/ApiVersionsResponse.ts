@@ -606,5 +606,10 @@ export const ApiVersionsResponse = {
     SupportedFeatureKey: defaultSupportedFeatureKey,
     FinalizedFeatureKey: defaultFinalizedFeatureKey,
   },
+  mapKeys: {
+    ApiVersion: (v: ApiVersionsResponse.ApiVersion) => v.apiKey,
+    SupportedFeatureKey: (v: ApiVersionsResponse.SupportedFeatureKey) => v.name,
+    FinalizedFeatureKey: (v: ApiVersionsResponse.FinalizedFeatureKey) => v.name,
+  },
   schema,
 } satisfies MessageCodec<ApiVersionsResponse>;

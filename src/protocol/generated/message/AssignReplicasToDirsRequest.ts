@@ -412,5 +412,7 @@ export const AssignReplicasToDirsRequest = {
     TopicData: defaultTopicData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AssignReplicasToDirsRequest>;

@@ -423,5 +423,7 @@ export const AssignReplicasToDirsResponse = {
     TopicData: defaultTopicData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AssignReplicasToDirsResponse>;

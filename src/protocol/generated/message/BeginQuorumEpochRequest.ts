@@ -490,5 +490,8 @@ export const BeginQuorumEpochRequest = {
     PartitionData: defaultPartitionData,
     LeaderEndpoint: defaultLeaderEndpoint,
   },
+  mapKeys: {
+    LeaderEndpoint: (v: BeginQuorumEpochRequest.LeaderEndpoint) => v.name,
+  },
   schema,
 } satisfies MessageCodec<BeginQuorumEpochRequest>;

@@ -485,5 +485,8 @@ export const BeginQuorumEpochResponse = {
     PartitionData: defaultPartitionData,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: BeginQuorumEpochResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<BeginQuorumEpochResponse>;

@@ -206,5 +206,7 @@ export const BrokerHeartbeatRequest = {
   create: defaultBrokerHeartbeatRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<BrokerHeartbeatRequest>;

@@ -167,5 +167,7 @@ export const BrokerHeartbeatResponse = {
   create: defaultBrokerHeartbeatResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<BrokerHeartbeatResponse>;

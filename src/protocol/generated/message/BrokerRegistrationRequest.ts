@@ -461,5 +461,9 @@ export const BrokerRegistrationRequest = {
     Listener: defaultListener,
     Feature: defaultFeature,
   },
+  mapKeys: {
+    Listener: (v: BrokerRegistrationRequest.Listener) => v.name,
+    Feature: (v: BrokerRegistrationRequest.Feature) => v.name,
+  },
   schema,
 } satisfies MessageCodec<BrokerRegistrationRequest>;

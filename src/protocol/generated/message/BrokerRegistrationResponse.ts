@@ -142,5 +142,7 @@ export const BrokerRegistrationResponse = {
   create: defaultBrokerRegistrationResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<BrokerRegistrationResponse>;

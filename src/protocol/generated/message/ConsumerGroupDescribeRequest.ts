@@ -132,5 +132,7 @@ export const ConsumerGroupDescribeRequest = {
   create: defaultConsumerGroupDescribeRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupDescribeRequest>;

@@ -697,5 +697,7 @@ export const ConsumerGroupDescribeResponse = {
     DescribedGroup: defaultDescribedGroup,
     Member: defaultMember,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupDescribeResponse>;

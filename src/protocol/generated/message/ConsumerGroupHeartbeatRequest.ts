@@ -369,5 +369,7 @@ export const ConsumerGroupHeartbeatRequest = {
   structs: {
     TopicPartitions: defaultTopicPartitions,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupHeartbeatRequest>;

@@ -376,5 +376,7 @@ export const ConsumerGroupHeartbeatResponse = {
     TopicPartitions: defaultTopicPartitions,
     Assignment: defaultAssignment,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConsumerGroupHeartbeatResponse>;

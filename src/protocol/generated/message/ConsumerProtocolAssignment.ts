@@ -175,5 +175,8 @@ export const ConsumerProtocolAssignment = {
   structs: {
     TopicPartition: defaultTopicPartition,
   },
+  mapKeys: {
+    TopicPartition: (v: ConsumerProtocolAssignment.TopicPartition) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<ConsumerProtocolAssignment>;

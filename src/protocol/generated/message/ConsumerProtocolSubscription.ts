@@ -232,5 +232,8 @@ export const ConsumerProtocolSubscription = {
   structs: {
     TopicPartition: defaultTopicPartition,
   },
+  mapKeys: {
+    TopicPartition: (v: ConsumerProtocolSubscription.TopicPartition) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<ConsumerProtocolSubscription>;

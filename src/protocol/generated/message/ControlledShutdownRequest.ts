@@ -135,5 +135,7 @@ export const ControlledShutdownRequest = {
   create: defaultControlledShutdownRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ControlledShutdownRequest>;

@@ -227,5 +227,8 @@ export const ControlledShutdownResponse = {
   structs: {
     RemainingPartition: defaultRemainingPartition,
   },
+  mapKeys: {
+    RemainingPartition: (v: ControlledShutdownResponse.RemainingPartition) => [String(v.topicName), String(v.partitionIndex)].join('\u0000'),
+  },
   schema,
 } satisfies MessageCodec<ControlledShutdownResponse>;

@@ -392,5 +392,9 @@ export const ControllerRegistrationRequest = {
     Listener: defaultListener,
     Feature: defaultFeature,
   },
+  mapKeys: {
+    Listener: (v: ControllerRegistrationRequest.Listener) => v.name,
+    Feature: (v: ControllerRegistrationRequest.Feature) => v.name,
+  },
   schema,
 } satisfies MessageCodec<ControllerRegistrationRequest>;

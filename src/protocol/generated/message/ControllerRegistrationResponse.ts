@@ -142,5 +142,7 @@ export const ControllerRegistrationResponse = {
   create: defaultControllerRegistrationResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ControllerRegistrationResponse>;

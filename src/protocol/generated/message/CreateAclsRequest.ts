@@ -279,5 +279,7 @@ export const CreateAclsRequest = {
   structs: {
     AclCreation: defaultAclCreation,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<CreateAclsRequest>;

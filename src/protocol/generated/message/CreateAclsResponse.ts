@@ -226,5 +226,7 @@ export const CreateAclsResponse = {
   structs: {
     AclCreationResult: defaultAclCreationResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<CreateAclsResponse>;

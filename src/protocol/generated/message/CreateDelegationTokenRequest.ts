@@ -261,5 +261,7 @@ export const CreateDelegationTokenRequest = {
   structs: {
     CreatableRenewers: defaultCreatableRenewers,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<CreateDelegationTokenRequest>;

@@ -247,5 +247,7 @@ export const CreateDelegationTokenResponse = {
   create: defaultCreateDelegationTokenResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<CreateDelegationTokenResponse>;

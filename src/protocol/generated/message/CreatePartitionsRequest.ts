@@ -347,5 +347,8 @@ export const CreatePartitionsRequest = {
     CreatePartitionsTopic: defaultCreatePartitionsTopic,
     CreatePartitionsAssignment: defaultCreatePartitionsAssignment,
   },
+  mapKeys: {
+    CreatePartitionsTopic: (v: CreatePartitionsRequest.CreatePartitionsTopic) => v.name,
+  },
   schema,
 } satisfies MessageCodec<CreatePartitionsRequest>;

@@ -239,5 +239,7 @@ export const CreatePartitionsResponse = {
   structs: {
     CreatePartitionsTopicResult: defaultCreatePartitionsTopicResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<CreatePartitionsResponse>;

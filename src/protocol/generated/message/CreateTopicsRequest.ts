@@ -473,5 +473,10 @@ export const CreateTopicsRequest = {
     CreatableReplicaAssignment: defaultCreatableReplicaAssignment,
     CreatableTopicConfig: defaultCreatableTopicConfig,
   },
+  mapKeys: {
+    CreatableTopic: (v: CreateTopicsRequest.CreatableTopic) => v.name,
+    CreatableReplicaAssignment: (v: CreateTopicsRequest.CreatableReplicaAssignment) => v.partitionIndex,
+    CreatableTopicConfig: (v: CreateTopicsRequest.CreatableTopicConfig) => v.name,
+  },
   schema,
 } satisfies MessageCodec<CreateTopicsRequest>;

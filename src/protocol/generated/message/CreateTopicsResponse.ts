@@ -500,5 +500,8 @@ export const CreateTopicsResponse = {
     CreatableTopicResult: defaultCreatableTopicResult,
     CreatableTopicConfigs: defaultCreatableTopicConfigs,
   },
+  mapKeys: {
+    CreatableTopicResult: (v: CreateTopicsResponse.CreatableTopicResult) => v.name,
+  },
   schema,
 } satisfies MessageCodec<CreateTopicsResponse>;

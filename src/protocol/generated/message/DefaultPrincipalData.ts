@@ -141,5 +141,7 @@ export const DefaultPrincipalData = {
   create: defaultDefaultPrincipalData,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DefaultPrincipalData>;

@@ -282,5 +282,7 @@ export const DeleteAclsRequest = {
   structs: {
     DeleteAclsFilter: defaultDeleteAclsFilter,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteAclsRequest>;

@@ -422,5 +422,7 @@ export const DeleteAclsResponse = {
     DeleteAclsFilterResult: defaultDeleteAclsFilterResult,
     DeleteAclsMatchingAcl: defaultDeleteAclsMatchingAcl,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteAclsResponse>;

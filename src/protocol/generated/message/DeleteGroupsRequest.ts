@@ -120,5 +120,7 @@ export const DeleteGroupsRequest = {
   create: defaultDeleteGroupsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteGroupsRequest>;

@@ -226,5 +226,8 @@ export const DeleteGroupsResponse = {
   structs: {
     DeletableGroupResult: defaultDeletableGroupResult,
   },
+  mapKeys: {
+    DeletableGroupResult: (v: DeleteGroupsResponse.DeletableGroupResult) => v.groupId,
+  },
   schema,
 } satisfies MessageCodec<DeleteGroupsResponse>;

@@ -318,5 +318,7 @@ export const DeleteRecordsRequest = {
     DeleteRecordsTopic: defaultDeleteRecordsTopic,
     DeleteRecordsPartition: defaultDeleteRecordsPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteRecordsRequest>;

@@ -332,5 +332,9 @@ export const DeleteRecordsResponse = {
     DeleteRecordsTopicResult: defaultDeleteRecordsTopicResult,
     DeleteRecordsPartitionResult: defaultDeleteRecordsPartitionResult,
   },
+  mapKeys: {
+    DeleteRecordsTopicResult: (v: DeleteRecordsResponse.DeleteRecordsTopicResult) => v.name,
+    DeleteRecordsPartitionResult: (v: DeleteRecordsResponse.DeleteRecordsPartitionResult) => v.partitionIndex,
+  },
   schema,
 } satisfies MessageCodec<DeleteRecordsResponse>;

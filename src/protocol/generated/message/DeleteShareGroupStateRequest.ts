@@ -306,5 +306,7 @@ export const DeleteShareGroupStateRequest = {
     DeleteStateData: defaultDeleteStateData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteShareGroupStateRequest>;

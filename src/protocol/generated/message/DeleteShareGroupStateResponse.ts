@@ -320,5 +320,7 @@ export const DeleteShareGroupStateResponse = {
     DeleteStateResult: defaultDeleteStateResult,
     PartitionResult: defaultPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteShareGroupStateResponse>;

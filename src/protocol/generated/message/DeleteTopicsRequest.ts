@@ -252,5 +252,7 @@ export const DeleteTopicsRequest = {
   structs: {
     DeleteTopicState: defaultDeleteTopicState,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DeleteTopicsRequest>;

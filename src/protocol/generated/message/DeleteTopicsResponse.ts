@@ -268,5 +268,8 @@ export const DeleteTopicsResponse = {
   structs: {
     DeletableTopicResult: defaultDeletableTopicResult,
   },
+  mapKeys: {
+    DeletableTopicResult: (v: DeleteTopicsResponse.DeletableTopicResult) => v.name,
+  },
   schema,
 } satisfies MessageCodec<DeleteTopicsResponse>;

@@ -198,5 +198,7 @@ export const DescribeAclsRequest = {
   create: defaultDescribeAclsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeAclsRequest>;

@@ -397,5 +397,7 @@ export const DescribeAclsResponse = {
     DescribeAclsResource: defaultDescribeAclsResource,
     AclDescription: defaultAclDescription,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeAclsResponse>;

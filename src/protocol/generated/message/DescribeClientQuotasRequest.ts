@@ -238,5 +238,7 @@ export const DescribeClientQuotasRequest = {
   structs: {
     ComponentData: defaultComponentData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeClientQuotasRequest>;

@@ -450,5 +450,7 @@ export const DescribeClientQuotasResponse = {
     EntityData: defaultEntityData,
     ValueData: defaultValueData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeClientQuotasResponse>;

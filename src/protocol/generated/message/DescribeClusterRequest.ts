@@ -135,5 +135,7 @@ export const DescribeClusterRequest = {
   create: defaultDescribeClusterRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeClusterRequest>;

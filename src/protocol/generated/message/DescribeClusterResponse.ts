@@ -334,5 +334,8 @@ export const DescribeClusterResponse = {
   structs: {
     DescribeClusterBroker: defaultDescribeClusterBroker,
   },
+  mapKeys: {
+    DescribeClusterBroker: (v: DescribeClusterResponse.DescribeClusterBroker) => v.brokerId,
+  },
   schema,
 } satisfies MessageCodec<DescribeClusterResponse>;

@@ -277,5 +277,7 @@ export const DescribeConfigsRequest = {
   structs: {
     DescribeConfigsResource: defaultDescribeConfigsResource,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeConfigsRequest>;

@@ -574,5 +574,7 @@ export const DescribeConfigsResponse = {
     DescribeConfigsResourceResult: defaultDescribeConfigsResourceResult,
     DescribeConfigsSynonym: defaultDescribeConfigsSynonym,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeConfigsResponse>;

@@ -226,5 +226,7 @@ export const DescribeDelegationTokenRequest = {
   structs: {
     DescribeDelegationTokenOwner: defaultDescribeDelegationTokenOwner,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeDelegationTokenRequest>;

@@ -436,5 +436,7 @@ export const DescribeDelegationTokenResponse = {
     DescribedDelegationToken: defaultDescribedDelegationToken,
     DescribedDelegationTokenRenewer: defaultDescribedDelegationTokenRenewer,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeDelegationTokenResponse>;

@@ -137,5 +137,7 @@ export const DescribeGroupsRequest = {
   create: defaultDescribeGroupsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeGroupsRequest>;

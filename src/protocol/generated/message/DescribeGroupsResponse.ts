@@ -444,5 +444,7 @@ export const DescribeGroupsResponse = {
     DescribedGroup: defaultDescribedGroup,
     DescribedGroupMember: defaultDescribedGroupMember,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeGroupsResponse>;

@@ -230,5 +230,8 @@ export const DescribeLogDirsRequest = {
   structs: {
     DescribableLogDirTopic: defaultDescribableLogDirTopic,
   },
+  mapKeys: {
+    DescribableLogDirTopic: (v: DescribeLogDirsRequest.DescribableLogDirTopic) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<DescribeLogDirsRequest>;

@@ -500,5 +500,7 @@ export const DescribeLogDirsResponse = {
     DescribeLogDirsTopic: defaultDescribeLogDirsTopic,
     DescribeLogDirsPartition: defaultDescribeLogDirsPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeLogDirsResponse>;

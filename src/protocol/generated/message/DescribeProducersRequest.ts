@@ -216,5 +216,7 @@ export const DescribeProducersRequest = {
   structs: {
     TopicRequest: defaultTopicRequest,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeProducersRequest>;

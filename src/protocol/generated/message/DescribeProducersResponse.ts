@@ -488,5 +488,7 @@ export const DescribeProducersResponse = {
     PartitionResponse: defaultPartitionResponse,
     ProducerState: defaultProducerState,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeProducersResponse>;

@@ -294,5 +294,7 @@ export const DescribeQuorumRequest = {
     TopicData: defaultTopicData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeQuorumRequest>;

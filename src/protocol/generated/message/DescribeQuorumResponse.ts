@@ -781,5 +781,9 @@ export const DescribeQuorumResponse = {
     Node: defaultNode,
     Listener: defaultListener,
   },
+  mapKeys: {
+    Node: (v: DescribeQuorumResponse.Node) => v.nodeId,
+    Listener: (v: DescribeQuorumResponse.Listener) => v.name,
+  },
   schema,
 } satisfies MessageCodec<DescribeQuorumResponse>;

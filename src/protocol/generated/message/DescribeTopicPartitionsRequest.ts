@@ -322,5 +322,7 @@ export const DescribeTopicPartitionsRequest = {
     TopicRequest: defaultTopicRequest,
     Cursor: defaultCursor,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeTopicPartitionsRequest>;

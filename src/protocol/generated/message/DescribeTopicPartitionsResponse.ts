@@ -611,5 +611,8 @@ export const DescribeTopicPartitionsResponse = {
     DescribeTopicPartitionsResponsePartition: defaultDescribeTopicPartitionsResponsePartition,
     Cursor: defaultCursor,
   },
+  mapKeys: {
+    DescribeTopicPartitionsResponseTopic: (v: DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic) => v.name,
+  },
   schema,
 } satisfies MessageCodec<DescribeTopicPartitionsResponse>;

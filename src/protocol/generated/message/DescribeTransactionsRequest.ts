@@ -120,5 +120,7 @@ export const DescribeTransactionsRequest = {
   create: defaultDescribeTransactionsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeTransactionsRequest>;

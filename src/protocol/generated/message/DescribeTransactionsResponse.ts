@@ -394,5 +394,8 @@ export const DescribeTransactionsResponse = {
     TransactionState: defaultTransactionState,
     TopicData: defaultTopicData,
   },
+  mapKeys: {
+    TopicData: (v: DescribeTransactionsResponse.TopicData) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<DescribeTransactionsResponse>;

@@ -214,5 +214,7 @@ export const DescribeUserScramCredentialsRequest = {
   structs: {
     UserName: defaultUserName,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeUserScramCredentialsRequest>;

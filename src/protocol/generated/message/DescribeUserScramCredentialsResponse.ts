@@ -368,5 +368,7 @@ export const DescribeUserScramCredentialsResponse = {
     DescribeUserScramCredentialsResult: defaultDescribeUserScramCredentialsResult,
     CredentialInfo: defaultCredentialInfo,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DescribeUserScramCredentialsResponse>;

@@ -260,5 +260,8 @@ export const ElectLeadersRequest = {
   structs: {
     TopicPartitions: defaultTopicPartitions,
   },
+  mapKeys: {
+    TopicPartitions: (v: ElectLeadersRequest.TopicPartitions) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<ElectLeadersRequest>;

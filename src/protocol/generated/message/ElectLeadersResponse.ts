@@ -348,5 +348,7 @@ export const ElectLeadersResponse = {
     ReplicaElectionResult: defaultReplicaElectionResult,
     PartitionResult: defaultPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ElectLeadersResponse>;

@@ -585,5 +585,8 @@ export const EndQuorumEpochRequest = {
     ReplicaInfo: defaultReplicaInfo,
     LeaderEndpoint: defaultLeaderEndpoint,
   },
+  mapKeys: {
+    LeaderEndpoint: (v: EndQuorumEpochRequest.LeaderEndpoint) => v.name,
+  },
   schema,
 } satisfies MessageCodec<EndQuorumEpochRequest>;

@@ -485,5 +485,8 @@ export const EndQuorumEpochResponse = {
     PartitionData: defaultPartitionData,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: EndQuorumEpochResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<EndQuorumEpochResponse>;

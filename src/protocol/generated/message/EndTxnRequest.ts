@@ -153,5 +153,7 @@ export const EndTxnRequest = {
   create: defaultEndTxnRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<EndTxnRequest>;

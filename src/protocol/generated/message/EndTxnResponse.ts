@@ -165,5 +165,7 @@ export const EndTxnResponse = {
   create: defaultEndTxnResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<EndTxnResponse>;

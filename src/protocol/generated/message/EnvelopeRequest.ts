@@ -142,5 +142,7 @@ export const EnvelopeRequest = {
   create: defaultEnvelopeRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<EnvelopeRequest>;

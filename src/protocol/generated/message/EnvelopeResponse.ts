@@ -131,5 +131,7 @@ export const EnvelopeResponse = {
   create: defaultEnvelopeResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<EnvelopeResponse>;

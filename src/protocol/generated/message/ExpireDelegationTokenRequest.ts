@@ -129,5 +129,7 @@ export const ExpireDelegationTokenRequest = {
   create: defaultExpireDelegationTokenRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ExpireDelegationTokenRequest>;

@@ -141,5 +141,7 @@ export const ExpireDelegationTokenResponse = {
   create: defaultExpireDelegationTokenResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ExpireDelegationTokenResponse>;

@@ -860,5 +860,7 @@ export const FetchRequest = {
     FetchPartition: defaultFetchPartition,
     ForgottenTopic: defaultForgottenTopic,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FetchRequest>;

@@ -1117,5 +1117,8 @@ export const FetchResponse = {
     AbortedTransaction: defaultAbortedTransaction,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: FetchResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<FetchResponse>;

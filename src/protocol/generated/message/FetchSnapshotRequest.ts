@@ -519,5 +519,7 @@ export const FetchSnapshotRequest = {
     PartitionSnapshot: defaultPartitionSnapshot,
     SnapshotId: defaultSnapshotId,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FetchSnapshotRequest>;

@@ -737,5 +737,8 @@ export const FetchSnapshotResponse = {
     LeaderIdAndEpoch: defaultLeaderIdAndEpoch,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: FetchSnapshotResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<FetchSnapshotResponse>;

@@ -160,5 +160,7 @@ export const FindCoordinatorRequest = {
   create: defaultFindCoordinatorRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FindCoordinatorRequest>;

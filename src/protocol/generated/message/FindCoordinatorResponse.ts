@@ -371,5 +371,7 @@ export const FindCoordinatorResponse = {
   structs: {
     Coordinator: defaultCoordinator,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FindCoordinatorResponse>;

@@ -117,5 +117,7 @@ export const GetTelemetrySubscriptionsRequest = {
   create: defaultGetTelemetrySubscriptionsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<GetTelemetrySubscriptionsRequest>;

@@ -219,5 +219,7 @@ export const GetTelemetrySubscriptionsResponse = {
   create: defaultGetTelemetrySubscriptionsResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<GetTelemetrySubscriptionsResponse>;

@@ -160,5 +160,7 @@ export const HeartbeatRequest = {
   create: defaultHeartbeatRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<HeartbeatRequest>;

@@ -134,5 +134,7 @@ export const HeartbeatResponse = {
   create: defaultHeartbeatResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<HeartbeatResponse>;

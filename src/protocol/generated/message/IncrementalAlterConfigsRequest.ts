@@ -347,5 +347,9 @@ export const IncrementalAlterConfigsRequest = {
     AlterConfigsResource: defaultAlterConfigsResource,
     AlterableConfig: defaultAlterableConfig,
   },
+  mapKeys: {
+    AlterConfigsResource: (v: IncrementalAlterConfigsRequest.AlterConfigsResource) => [String(v.resourceType), String(v.resourceName)].join('\u0000'),
+    AlterableConfig: (v: IncrementalAlterConfigsRequest.AlterableConfig) => [String(v.name), String(v.configOperation)].join('\u0000'),
+  },
   schema,
 } satisfies MessageCodec<IncrementalAlterConfigsRequest>;

@@ -250,5 +250,7 @@ export const IncrementalAlterConfigsResponse = {
   structs: {
     AlterConfigsResourceResponse: defaultAlterConfigsResourceResponse,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<IncrementalAlterConfigsResponse>;

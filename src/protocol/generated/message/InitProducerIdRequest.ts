@@ -166,5 +166,7 @@ export const InitProducerIdRequest = {
   create: defaultInitProducerIdRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<InitProducerIdRequest>;

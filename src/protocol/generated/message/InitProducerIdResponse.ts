@@ -155,5 +155,7 @@ export const InitProducerIdResponse = {
   create: defaultInitProducerIdResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<InitProducerIdResponse>;

@@ -330,5 +330,7 @@ export const InitializeShareGroupStateRequest = {
     InitializeStateData: defaultInitializeStateData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<InitializeShareGroupStateRequest>;

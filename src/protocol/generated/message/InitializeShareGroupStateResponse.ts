@@ -320,5 +320,7 @@ export const InitializeShareGroupStateResponse = {
     InitializeStateResult: defaultInitializeStateResult,
     PartitionResult: defaultPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<InitializeShareGroupStateResponse>;

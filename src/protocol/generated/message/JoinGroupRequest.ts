@@ -318,5 +318,8 @@ export const JoinGroupRequest = {
   structs: {
     JoinGroupRequestProtocol: defaultJoinGroupRequestProtocol,
   },
+  mapKeys: {
+    JoinGroupRequestProtocol: (v: JoinGroupRequest.JoinGroupRequestProtocol) => v.name,
+  },
   schema,
 } satisfies MessageCodec<JoinGroupRequest>;

@@ -348,5 +348,7 @@ export const JoinGroupResponse = {
   structs: {
     JoinGroupResponseMember: defaultJoinGroupResponseMember,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<JoinGroupResponse>;

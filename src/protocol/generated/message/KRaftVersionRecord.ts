@@ -129,5 +129,7 @@ export const KRaftVersionRecord = {
   create: defaultKRaftVersionRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<KRaftVersionRecord>;

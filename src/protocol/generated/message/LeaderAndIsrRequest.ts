@@ -702,5 +702,7 @@ export const LeaderAndIsrRequest = {
     LeaderAndIsrTopicState: defaultLeaderAndIsrTopicState,
     LeaderAndIsrLiveLeader: defaultLeaderAndIsrLiveLeader,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<LeaderAndIsrRequest>;

@@ -362,5 +362,8 @@ export const LeaderAndIsrResponse = {
     LeaderAndIsrPartitionError: defaultLeaderAndIsrPartitionError,
     LeaderAndIsrTopicError: defaultLeaderAndIsrTopicError,
   },
+  mapKeys: {
+    LeaderAndIsrTopicError: (v: LeaderAndIsrResponse.LeaderAndIsrTopicError) => v.topicId,
+  },
   schema,
 } satisfies MessageCodec<LeaderAndIsrResponse>;

@@ -258,5 +258,7 @@ export const LeaderChangeMessage = {
   structs: {
     Voter: defaultVoter,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<LeaderChangeMessage>;

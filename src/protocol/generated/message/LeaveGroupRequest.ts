@@ -268,5 +268,7 @@ export const LeaveGroupRequest = {
   structs: {
     MemberIdentity: defaultMemberIdentity,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<LeaveGroupRequest>;

@@ -260,5 +260,7 @@ export const LeaveGroupResponse = {
   structs: {
     MemberResponse: defaultMemberResponse,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<LeaveGroupResponse>;

@@ -104,5 +104,7 @@ export const ListClientMetricsResourcesRequest = {
   create: defaultListClientMetricsResourcesRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListClientMetricsResourcesRequest>;

@@ -225,5 +225,7 @@ export const ListClientMetricsResourcesResponse = {
   structs: {
     ClientMetricsResource: defaultClientMetricsResource,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListClientMetricsResourcesResponse>;

@@ -145,5 +145,7 @@ export const ListGroupsRequest = {
   create: defaultListGroupsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListGroupsRequest>;

@@ -276,5 +276,7 @@ export const ListGroupsResponse = {
   structs: {
     ListedGroup: defaultListedGroup,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListGroupsResponse>;

@@ -388,5 +388,7 @@ export const ListOffsetsRequest = {
     ListOffsetsTopic: defaultListOffsetsTopic,
     ListOffsetsPartition: defaultListOffsetsPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListOffsetsRequest>;

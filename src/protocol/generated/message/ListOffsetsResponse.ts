@@ -397,5 +397,7 @@ export const ListOffsetsResponse = {
     ListOffsetsTopicResponse: defaultListOffsetsTopicResponse,
     ListOffsetsPartitionResponse: defaultListOffsetsPartitionResponse,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListOffsetsResponse>;

@@ -243,5 +243,7 @@ export const ListPartitionReassignmentsRequest = {
   structs: {
     ListPartitionReassignmentsTopics: defaultListPartitionReassignmentsTopics,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListPartitionReassignmentsRequest>;

@@ -376,5 +376,7 @@ export const ListPartitionReassignmentsResponse = {
     OngoingTopicReassignment: defaultOngoingTopicReassignment,
     OngoingPartitionReassignment: defaultOngoingPartitionReassignment,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListPartitionReassignmentsResponse>;

@@ -153,5 +153,7 @@ export const ListTransactionsRequest = {
   create: defaultListTransactionsRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListTransactionsRequest>;

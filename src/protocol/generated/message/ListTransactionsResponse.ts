@@ -264,5 +264,7 @@ export const ListTransactionsResponse = {
   structs: {
     TransactionState: defaultTransactionState,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ListTransactionsResponse>;

@@ -284,5 +284,7 @@ export const MetadataRequest = {
   structs: {
     MetadataRequestTopic: defaultMetadataRequestTopic,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<MetadataRequest>;

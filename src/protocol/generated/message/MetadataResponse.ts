@@ -662,5 +662,9 @@ export const MetadataResponse = {
     MetadataResponseTopic: defaultMetadataResponseTopic,
     MetadataResponsePartition: defaultMetadataResponsePartition,
   },
+  mapKeys: {
+    MetadataResponseBroker: (v: MetadataResponse.MetadataResponseBroker) => v.nodeId,
+    MetadataResponseTopic: (v: MetadataResponse.MetadataResponseTopic) => v.name,
+  },
   schema,
 } satisfies MessageCodec<MetadataResponse>;

@@ -439,5 +439,7 @@ export const OffsetCommitRequest = {
     OffsetCommitRequestTopic: defaultOffsetCommitRequestTopic,
     OffsetCommitRequestPartition: defaultOffsetCommitRequestPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetCommitRequest>;

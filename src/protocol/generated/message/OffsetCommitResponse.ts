@@ -323,5 +323,7 @@ export const OffsetCommitResponse = {
     OffsetCommitResponseTopic: defaultOffsetCommitResponseTopic,
     OffsetCommitResponsePartition: defaultOffsetCommitResponsePartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetCommitResponse>;

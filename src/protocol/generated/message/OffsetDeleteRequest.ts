@@ -223,5 +223,8 @@ export const OffsetDeleteRequest = {
     OffsetDeleteRequestTopic: defaultOffsetDeleteRequestTopic,
     OffsetDeleteRequestPartition: defaultOffsetDeleteRequestPartition,
   },
+  mapKeys: {
+    OffsetDeleteRequestTopic: (v: OffsetDeleteRequest.OffsetDeleteRequestTopic) => v.name,
+  },
   schema,
 } satisfies MessageCodec<OffsetDeleteRequest>;

@@ -249,5 +249,9 @@ export const OffsetDeleteResponse = {
     OffsetDeleteResponseTopic: defaultOffsetDeleteResponseTopic,
     OffsetDeleteResponsePartition: defaultOffsetDeleteResponsePartition,
   },
+  mapKeys: {
+    OffsetDeleteResponseTopic: (v: OffsetDeleteResponse.OffsetDeleteResponseTopic) => v.name,
+    OffsetDeleteResponsePartition: (v: OffsetDeleteResponse.OffsetDeleteResponsePartition) => v.partitionIndex,
+  },
   schema,
 } satisfies MessageCodec<OffsetDeleteResponse>;

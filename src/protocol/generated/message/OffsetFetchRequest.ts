@@ -525,5 +525,7 @@ export const OffsetFetchRequest = {
     OffsetFetchRequestGroup: defaultOffsetFetchRequestGroup,
     OffsetFetchRequestTopics: defaultOffsetFetchRequestTopics,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetFetchRequest>;

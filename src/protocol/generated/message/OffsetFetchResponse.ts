@@ -737,5 +737,7 @@ export const OffsetFetchResponse = {
     OffsetFetchResponseTopics: defaultOffsetFetchResponseTopics,
     OffsetFetchResponsePartitions: defaultOffsetFetchResponsePartitions,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<OffsetFetchResponse>;

@@ -343,5 +343,8 @@ export const OffsetForLeaderEpochRequest = {
     OffsetForLeaderTopic: defaultOffsetForLeaderTopic,
     OffsetForLeaderPartition: defaultOffsetForLeaderPartition,
   },
+  mapKeys: {
+    OffsetForLeaderTopic: (v: OffsetForLeaderEpochRequest.OffsetForLeaderTopic) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<OffsetForLeaderEpochRequest>;

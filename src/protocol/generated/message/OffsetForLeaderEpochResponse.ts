@@ -355,5 +355,8 @@ export const OffsetForLeaderEpochResponse = {
     OffsetForLeaderTopicResult: defaultOffsetForLeaderTopicResult,
     EpochEndOffset: defaultEpochEndOffset,
   },
+  mapKeys: {
+    OffsetForLeaderTopicResult: (v: OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult) => v.topic,
+  },
   schema,
 } satisfies MessageCodec<OffsetForLeaderEpochResponse>;

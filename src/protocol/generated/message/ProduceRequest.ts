@@ -351,5 +351,8 @@ export const ProduceRequest = {
     TopicProduceData: defaultTopicProduceData,
     PartitionProduceData: defaultPartitionProduceData,
   },
+  mapKeys: {
+    TopicProduceData: (v: ProduceRequest.TopicProduceData) => v.name,
+  },
   schema,
 } satisfies MessageCodec<ProduceRequest>;

@@ -789,5 +789,9 @@ export const ProduceResponse = {
     LeaderIdAndEpoch: defaultLeaderIdAndEpoch,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    TopicProduceResponse: (v: ProduceResponse.TopicProduceResponse) => v.name,
+    NodeEndpoint: (v: ProduceResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<ProduceResponse>;

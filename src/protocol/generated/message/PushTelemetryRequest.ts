@@ -165,5 +165,7 @@ export const PushTelemetryRequest = {
   create: defaultPushTelemetryRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<PushTelemetryRequest>;

@@ -129,5 +129,7 @@ export const PushTelemetryResponse = {
   create: defaultPushTelemetryResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<PushTelemetryResponse>;

@@ -318,5 +318,7 @@ export const ReadShareGroupStateRequest = {
     ReadStateData: defaultReadStateData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ReadShareGroupStateRequest>;

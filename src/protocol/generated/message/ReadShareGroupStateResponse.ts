@@ -473,5 +473,7 @@ export const ReadShareGroupStateResponse = {
     PartitionResult: defaultPartitionResult,
     StateBatch: defaultStateBatch,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ReadShareGroupStateResponse>;

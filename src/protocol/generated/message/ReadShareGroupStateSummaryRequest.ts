@@ -318,5 +318,7 @@ export const ReadShareGroupStateSummaryRequest = {
     ReadStateSummaryData: defaultReadStateSummaryData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ReadShareGroupStateSummaryRequest>;

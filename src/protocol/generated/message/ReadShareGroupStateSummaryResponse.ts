@@ -344,5 +344,7 @@ export const ReadShareGroupStateSummaryResponse = {
     ReadStateSummaryResult: defaultReadStateSummaryResult,
     PartitionResult: defaultPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ReadShareGroupStateSummaryResponse>;

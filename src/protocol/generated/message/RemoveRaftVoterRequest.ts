@@ -142,5 +142,7 @@ export const RemoveRaftVoterRequest = {
   create: defaultRemoveRaftVoterRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveRaftVoterRequest>;

@@ -143,5 +143,7 @@ export const RemoveRaftVoterResponse = {
   create: defaultRemoveRaftVoterResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveRaftVoterResponse>;

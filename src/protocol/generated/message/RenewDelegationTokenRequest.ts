@@ -129,5 +129,7 @@ export const RenewDelegationTokenRequest = {
   create: defaultRenewDelegationTokenRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RenewDelegationTokenRequest>;

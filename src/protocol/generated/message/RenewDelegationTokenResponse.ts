@@ -141,5 +141,7 @@ export const RenewDelegationTokenResponse = {
   create: defaultRenewDelegationTokenResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RenewDelegationTokenResponse>;

@@ -160,5 +160,7 @@ export const RequestHeader = {
   create: defaultRequestHeader,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RequestHeader>;

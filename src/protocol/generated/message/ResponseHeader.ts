@@ -117,5 +117,7 @@ export const ResponseHeader = {
   create: defaultResponseHeader,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ResponseHeader>;

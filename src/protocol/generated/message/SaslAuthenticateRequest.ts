@@ -117,5 +117,7 @@ export const SaslAuthenticateRequest = {
   create: defaultSaslAuthenticateRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SaslAuthenticateRequest>;

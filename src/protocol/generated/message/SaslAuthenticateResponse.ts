@@ -160,5 +160,7 @@ export const SaslAuthenticateResponse = {
   create: defaultSaslAuthenticateResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SaslAuthenticateResponse>;

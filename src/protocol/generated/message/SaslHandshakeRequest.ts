@@ -89,5 +89,7 @@ export const SaslHandshakeRequest = {
   create: defaultSaslHandshakeRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SaslHandshakeRequest>;

@@ -104,5 +104,7 @@ export const SaslHandshakeResponse = {
   create: defaultSaslHandshakeResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SaslHandshakeResponse>;

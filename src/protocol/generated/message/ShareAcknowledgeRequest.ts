@@ -453,5 +453,7 @@ export const ShareAcknowledgeRequest = {
     AcknowledgePartition: defaultAcknowledgePartition,
     AcknowledgementBatch: defaultAcknowledgementBatch,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareAcknowledgeRequest>;

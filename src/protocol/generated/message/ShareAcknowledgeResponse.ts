@@ -595,5 +595,8 @@ export const ShareAcknowledgeResponse = {
     LeaderIdAndEpoch: defaultLeaderIdAndEpoch,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: ShareAcknowledgeResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<ShareAcknowledgeResponse>;

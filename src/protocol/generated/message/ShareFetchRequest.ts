@@ -610,5 +610,7 @@ export const ShareFetchRequest = {
     AcknowledgementBatch: defaultAcknowledgementBatch,
     ForgottenTopic: defaultForgottenTopic,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareFetchRequest>;

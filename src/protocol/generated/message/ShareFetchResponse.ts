@@ -748,5 +748,8 @@ export const ShareFetchResponse = {
     AcquiredRecords: defaultAcquiredRecords,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: ShareFetchResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<ShareFetchResponse>;

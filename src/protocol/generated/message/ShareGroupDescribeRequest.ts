@@ -132,5 +132,7 @@ export const ShareGroupDescribeRequest = {
   create: defaultShareGroupDescribeRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupDescribeRequest>;

@@ -656,5 +656,7 @@ export const ShareGroupDescribeResponse = {
     DescribedGroup: defaultDescribedGroup,
     Member: defaultMember,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupDescribeResponse>;

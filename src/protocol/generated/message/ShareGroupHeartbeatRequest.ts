@@ -184,5 +184,7 @@ export const ShareGroupHeartbeatRequest = {
   create: defaultShareGroupHeartbeatRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupHeartbeatRequest>;

@@ -376,5 +376,7 @@ export const ShareGroupHeartbeatResponse = {
     TopicPartitions: defaultTopicPartitions,
     Assignment: defaultAssignment,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ShareGroupHeartbeatResponse>;

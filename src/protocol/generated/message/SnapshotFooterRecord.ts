@@ -117,5 +117,7 @@ export const SnapshotFooterRecord = {
   create: defaultSnapshotFooterRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SnapshotFooterRecord>;

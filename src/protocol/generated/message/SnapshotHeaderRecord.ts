@@ -129,5 +129,7 @@ export const SnapshotHeaderRecord = {
   create: defaultSnapshotHeaderRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SnapshotHeaderRecord>;

@@ -624,5 +624,7 @@ export const StopReplicaRequest = {
     StopReplicaTopicState: defaultStopReplicaTopicState,
     StopReplicaPartitionState: defaultStopReplicaPartitionState,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<StopReplicaRequest>;

@@ -237,5 +237,7 @@ export const StopReplicaResponse = {
   structs: {
     StopReplicaPartitionError: defaultStopReplicaPartitionError,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<StopReplicaResponse>;

@@ -306,5 +306,7 @@ export const SyncGroupRequest = {
   structs: {
     SyncGroupRequestAssignment: defaultSyncGroupRequestAssignment,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SyncGroupRequest>;

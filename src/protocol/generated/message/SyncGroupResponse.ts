@@ -184,5 +184,7 @@ export const SyncGroupResponse = {
   create: defaultSyncGroupResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<SyncGroupResponse>;

@@ -440,5 +440,7 @@ export const TxnOffsetCommitRequest = {
     TxnOffsetCommitRequestTopic: defaultTxnOffsetCommitRequestTopic,
     TxnOffsetCommitRequestPartition: defaultTxnOffsetCommitRequestPartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<TxnOffsetCommitRequest>;

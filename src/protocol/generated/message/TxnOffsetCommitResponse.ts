@@ -318,5 +318,7 @@ export const TxnOffsetCommitResponse = {
     TxnOffsetCommitResponseTopic: defaultTxnOffsetCommitResponseTopic,
     TxnOffsetCommitResponsePartition: defaultTxnOffsetCommitResponsePartition,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<TxnOffsetCommitResponse>;

@@ -117,5 +117,7 @@ export const UnregisterBrokerRequest = {
   create: defaultUnregisterBrokerRequest,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UnregisterBrokerRequest>;

@@ -142,5 +142,7 @@ export const UnregisterBrokerResponse = {
   create: defaultUnregisterBrokerResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UnregisterBrokerResponse>;

@@ -280,5 +280,8 @@ export const UpdateFeaturesRequest = {
   structs: {
     FeatureUpdateKey: defaultFeatureUpdateKey,
   },
+  mapKeys: {
+    FeatureUpdateKey: (v: UpdateFeaturesRequest.FeatureUpdateKey) => v.feature,
+  },
   schema,
 } satisfies MessageCodec<UpdateFeaturesRequest>;

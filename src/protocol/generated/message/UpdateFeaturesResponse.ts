@@ -269,5 +269,8 @@ export const UpdateFeaturesResponse = {
   structs: {
     UpdatableFeatureResult: defaultUpdatableFeatureResult,
   },
+  mapKeys: {
+    UpdatableFeatureResult: (v: UpdateFeaturesResponse.UpdatableFeatureResult) => v.feature,
+  },
   schema,
 } satisfies MessageCodec<UpdateFeaturesResponse>;

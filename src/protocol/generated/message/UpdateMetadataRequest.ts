@@ -833,5 +833,7 @@ export const UpdateMetadataRequest = {
     UpdateMetadataBroker: defaultUpdateMetadataBroker,
     UpdateMetadataEndpoint: defaultUpdateMetadataEndpoint,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UpdateMetadataRequest>;

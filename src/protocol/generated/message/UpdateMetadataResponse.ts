@@ -117,5 +117,7 @@ export const UpdateMetadataResponse = {
   create: defaultUpdateMetadataResponse,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UpdateMetadataResponse>;

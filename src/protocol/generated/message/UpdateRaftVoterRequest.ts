@@ -377,5 +377,8 @@ export const UpdateRaftVoterRequest = {
     Listener: defaultListener,
     KRaftVersionFeature: defaultKRaftVersionFeature,
   },
+  mapKeys: {
+    Listener: (v: UpdateRaftVoterRequest.Listener) => v.name,
+  },
   schema,
 } satisfies MessageCodec<UpdateRaftVoterRequest>;

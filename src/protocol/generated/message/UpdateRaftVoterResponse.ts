@@ -283,5 +283,7 @@ export const UpdateRaftVoterResponse = {
   structs: {
     CurrentLeader: defaultCurrentLeader,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UpdateRaftVoterResponse>;

@@ -408,5 +408,7 @@ export const VoteRequest = {
     TopicData: defaultTopicData,
     PartitionData: defaultPartitionData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<VoteRequest>;

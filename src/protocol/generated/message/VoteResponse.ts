@@ -497,5 +497,8 @@ export const VoteResponse = {
     PartitionData: defaultPartitionData,
     NodeEndpoint: defaultNodeEndpoint,
   },
+  mapKeys: {
+    NodeEndpoint: (v: VoteResponse.NodeEndpoint) => v.nodeId,
+  },
   schema,
 } satisfies MessageCodec<VoteResponse>;

@@ -445,5 +445,8 @@ export const VotersRecord = {
     Endpoint: defaultEndpoint,
     KRaftVersionFeature: defaultKRaftVersionFeature,
   },
+  mapKeys: {
+    Endpoint: (v: VotersRecord.Endpoint) => v.name,
+  },
   schema,
 } satisfies MessageCodec<VotersRecord>;

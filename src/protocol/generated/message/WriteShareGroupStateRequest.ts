@@ -471,5 +471,7 @@ export const WriteShareGroupStateRequest = {
     PartitionData: defaultPartitionData,
     StateBatch: defaultStateBatch,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<WriteShareGroupStateRequest>;

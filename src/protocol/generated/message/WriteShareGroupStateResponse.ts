@@ -320,5 +320,7 @@ export const WriteShareGroupStateResponse = {
     WriteStateResult: defaultWriteStateResult,
     PartitionResult: defaultPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<WriteShareGroupStateResponse>;

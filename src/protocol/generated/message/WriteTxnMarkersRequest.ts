@@ -345,5 +345,7 @@ export const WriteTxnMarkersRequest = {
     WritableTxnMarker: defaultWritableTxnMarker,
     WritableTxnMarkerTopic: defaultWritableTxnMarkerTopic,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<WriteTxnMarkersRequest>;

@@ -399,5 +399,7 @@ export const WriteTxnMarkersResponse = {
     WritableTxnMarkerTopicResult: defaultWritableTxnMarkerTopicResult,
     WritableTxnMarkerPartitionResult: defaultWritableTxnMarkerPartitionResult,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<WriteTxnMarkersResponse>;

@@ -142,5 +142,7 @@ export const AbortTransactionRecord = {
   create: defaultAbortTransactionRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AbortTransactionRecord>;

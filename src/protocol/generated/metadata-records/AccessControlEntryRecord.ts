@@ -201,5 +201,7 @@ export const AccessControlEntryRecord = {
   create: defaultAccessControlEntryRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<AccessControlEntryRecord>;

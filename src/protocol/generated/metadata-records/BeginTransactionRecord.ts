@@ -142,5 +142,7 @@ export const BeginTransactionRecord = {
   create: defaultBeginTransactionRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<BeginTransactionRecord>;

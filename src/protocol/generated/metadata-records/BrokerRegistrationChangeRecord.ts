@@ -234,5 +234,7 @@ export const BrokerRegistrationChangeRecord = {
   create: defaultBrokerRegistrationChangeRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<BrokerRegistrationChangeRecord>;

@@ -250,5 +250,7 @@ export const ClientQuotaRecord = {
   structs: {
     EntityData: defaultEntityData,
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ClientQuotaRecord>;

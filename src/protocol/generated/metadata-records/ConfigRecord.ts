@@ -154,5 +154,7 @@ export const ConfigRecord = {
   create: defaultConfigRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ConfigRecord>;

@@ -192,5 +192,7 @@ export const DelegationTokenRecord = {
   create: defaultDelegationTokenRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<DelegationTokenRecord>;

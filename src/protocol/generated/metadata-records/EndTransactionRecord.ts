@@ -104,5 +104,7 @@ export const EndTransactionRecord = {
   create: defaultEndTransactionRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<EndTransactionRecord>;

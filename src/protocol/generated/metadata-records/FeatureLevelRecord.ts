@@ -129,5 +129,7 @@ export const FeatureLevelRecord = {
   create: defaultFeatureLevelRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FeatureLevelRecord>;

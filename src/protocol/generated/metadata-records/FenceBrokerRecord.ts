@@ -129,5 +129,7 @@ export const FenceBrokerRecord = {
   create: defaultFenceBrokerRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<FenceBrokerRecord>;

@@ -104,5 +104,7 @@ export const NoOpRecord = {
   create: defaultNoOpRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<NoOpRecord>;

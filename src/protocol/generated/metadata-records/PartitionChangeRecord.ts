@@ -594,5 +594,7 @@ export const PartitionChangeRecord = {
   create: defaultPartitionChangeRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<PartitionChangeRecord>;

@@ -399,5 +399,7 @@ export const PartitionRecord = {
   create: defaultPartitionRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<PartitionRecord>;

@@ -142,5 +142,7 @@ export const ProducerIdsRecord = {
   create: defaultProducerIdsRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ProducerIdsRecord>;

@@ -494,5 +494,9 @@ export const RegisterBrokerRecord = {
     BrokerEndpoint: defaultBrokerEndpoint,
     BrokerFeature: defaultBrokerFeature,
   },
+  mapKeys: {
+    BrokerEndpoint: (v: RegisterBrokerRecord.BrokerEndpoint) => v.name,
+    BrokerFeature: (v: RegisterBrokerRecord.BrokerFeature) => v.name,
+  },
   schema,
 } satisfies MessageCodec<RegisterBrokerRecord>;

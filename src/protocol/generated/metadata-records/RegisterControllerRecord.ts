@@ -392,5 +392,9 @@ export const RegisterControllerRecord = {
     ControllerEndpoint: defaultControllerEndpoint,
     ControllerFeature: defaultControllerFeature,
   },
+  mapKeys: {
+    ControllerEndpoint: (v: RegisterControllerRecord.ControllerEndpoint) => v.name,
+    ControllerFeature: (v: RegisterControllerRecord.ControllerFeature) => v.name,
+  },
   schema,
 } satisfies MessageCodec<RegisterControllerRecord>;

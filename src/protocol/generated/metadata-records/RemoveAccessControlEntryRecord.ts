@@ -117,5 +117,7 @@ export const RemoveAccessControlEntryRecord = {
   create: defaultRemoveAccessControlEntryRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveAccessControlEntryRecord>;

@@ -117,5 +117,7 @@ export const RemoveDelegationTokenRecord = {
   create: defaultRemoveDelegationTokenRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveDelegationTokenRecord>;

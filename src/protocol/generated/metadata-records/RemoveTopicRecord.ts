@@ -117,5 +117,7 @@ export const RemoveTopicRecord = {
   create: defaultRemoveTopicRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveTopicRecord>;

@@ -129,5 +129,7 @@ export const RemoveUserScramCredentialRecord = {
   create: defaultRemoveUserScramCredentialRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<RemoveUserScramCredentialRecord>;

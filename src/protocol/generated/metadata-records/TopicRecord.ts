@@ -129,5 +129,7 @@ export const TopicRecord = {
   create: defaultTopicRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<TopicRecord>;

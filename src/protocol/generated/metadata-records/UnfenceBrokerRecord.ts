@@ -129,5 +129,7 @@ export const UnfenceBrokerRecord = {
   create: defaultUnfenceBrokerRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UnfenceBrokerRecord>;

@@ -129,5 +129,7 @@ export const UnregisterBrokerRecord = {
   create: defaultUnregisterBrokerRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UnregisterBrokerRecord>;

@@ -177,5 +177,7 @@ export const UserScramCredentialRecord = {
   create: defaultUserScramCredentialRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<UserScramCredentialRecord>;

@@ -117,5 +117,7 @@ export const ZkMigrationStateRecord = {
   create: defaultZkMigrationStateRecord,
   structs: {
   },
+  mapKeys: {
+  },
   schema,
 } satisfies MessageCodec<ZkMigrationStateRecord>;
