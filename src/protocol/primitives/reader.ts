@@ -152,6 +152,10 @@ export class Reader {
         return 0n;
       }
       const b = buf[this.pos++]!;
+      if (i === 9 && b > 0x01) {
+        this.fail('varlong longer than 64 bits');
+        return 0n;
+      }
       value |= BigInt(b & 0x7f) << BigInt(7 * i);
       if ((b & 0x80) === 0) return (value >> 1n) ^ -(value & 1n);
     }
