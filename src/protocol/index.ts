@@ -16,3 +16,8 @@ export type { MessageCodec, MessageSchema, FieldSchema, StructSchema } from './p
 export * from './message.js';
 export * from './frame.js';
 export * from './generated/index.js';
+export * from './error-codes.js';
+export * from './records/crc32c.js';
+export * from './records/batch-view.js';
+export * from './records/batch.js';
+export * from './compression/index.js';
