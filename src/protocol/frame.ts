@@ -6,7 +6,7 @@
 import { apiByKey, requestHeaderVersion, responseHeaderVersion } from './generated/api-keys.js';
 import { RequestHeader } from './generated/message/RequestHeader.js';
 import { ResponseHeader } from './generated/message/ResponseHeader.js';
-import { decodeMessage, type DecodeResult } from './message.js';
+import { decodeMessage, versionProblem, type DecodeResult } from './message.js';
 import type { MessageCodec } from './primitives/codec.js';
 import { DecodeError, EncodeError } from './primitives/errors.js';
 import { measure, Writer } from './primitives/writer.js';
@@ -21,11 +21,8 @@ export interface RequestFrameHeader {
 export function encodeRequestFrame<T>(codec: MessageCodec<T>, body: T, h: RequestFrameHeader): Buffer[] {
   const apiKey = codec.apiKey;
   if (apiKey === null) throw new EncodeError(`${codec.name} is not a request`);
-  if (h.apiVersion < codec.minVersion || h.apiVersion > codec.maxVersion) {
-    throw new EncodeError(
-      `${codec.name} version ${h.apiVersion} is outside ${codec.minVersion}-${codec.maxVersion}`,
-    );
-  }
+  const bad = versionProblem(codec, h.apiVersion);
+  if (bad !== null) throw new EncodeError(bad);
   const headerVersion = requestHeaderVersion(apiKey, h.apiVersion);
   const header: RequestHeader = {
     requestApiKey: apiKey,
@@ -50,6 +47,10 @@ export interface ResponseFrameHeader {
 
 /** Encodes a whole response frame (size prefix included) as chunks. */
 export function encodeResponseFrame<T>(codec: MessageCodec<T>, body: T, h: ResponseFrameHeader): Buffer[] {
+  if (codec.apiKey !== h.apiKey)
+    throw new EncodeError(`${codec.name} is not the response of api key ${h.apiKey}`);
+  const bad = versionProblem(codec, h.apiVersion);
+  if (bad !== null) throw new EncodeError(bad);
   const headerVersion = responseHeaderVersion(h.apiKey, h.apiVersion);
   const header: ResponseHeader = { correlationId: h.correlationId, unknownTaggedFields: undefined };
   const size = measure(() => ResponseHeader.size(header, headerVersion) + codec.size(body, h.apiVersion));

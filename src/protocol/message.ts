@@ -9,7 +9,8 @@ import { measure, Writer } from './primitives/writer.js';
 
 export type DecodeResult<T> = { ok: true; value: T; end: number } | { ok: false; error: DecodeError };
 
-function checkVersion(codec: MessageCodec<unknown>, version: number): string | null {
+/** Why `version` cannot be used with `codec`, or null when it can. */
+export function versionProblem(codec: MessageCodec<unknown>, version: number): string | null {
   if (!Number.isInteger(version) || version < codec.minVersion || version > codec.maxVersion) {
     return `${codec.name} version ${version} is outside the supported range ${codec.minVersion}-${codec.maxVersion}`;
   }
@@ -27,7 +28,7 @@ export function decodeMessage<T>(
   start = 0,
   end = buf.length,
 ): DecodeResult<T> {
-  const bad = checkVersion(codec, version);
+  const bad = versionProblem(codec, version);
   if (bad !== null) return { ok: false, error: new DecodeError(bad, start) };
   const r = new Reader(buf, start, end);
   let value: T;
@@ -52,7 +53,7 @@ export function messageSize<T>(codec: MessageCodec<T>, value: T, version: number
  * copy). Throws EncodeError when the value cannot be written in `version` (a programmer error).
  */
 export function encodeMessageChunks<T>(codec: MessageCodec<T>, value: T, version: number): Buffer[] {
-  const bad = checkVersion(codec, version);
+  const bad = versionProblem(codec, version);
   if (bad !== null) throw new EncodeError(bad);
   const size = measure(() => codec.size(value, version));
   const w = Writer.forSize(size);

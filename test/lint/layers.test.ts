@@ -4,9 +4,23 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
 
-const eslint = new ESLint({ cwd: process.cwd() });
+/** The repository root: the nearest folder above this file (source or compiled) with the ESLint config. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'eslint.config.js'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('eslint.config.js not found above the test');
+    dir = parent;
+  }
+  return dir;
+}
+
+const eslint = new ESLint({ cwd: repoRoot() });
 
 async function restrictedImportMessages(filePath: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath });

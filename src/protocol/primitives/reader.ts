@@ -172,6 +172,7 @@ export class Reader {
   /** Length of a compact array (uvarint N+1, 0 meaning null). Returns -1 for null. */
   compactArrayLength(): number {
     const n = this.uvarint() - 1;
+    if (this.bad) return 0;
     return this.checkCount(n);
   }
 
