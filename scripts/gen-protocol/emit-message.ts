@@ -629,7 +629,8 @@ export class MessageEmitter {
     e.open('mapKeys: {');
     for (const s of keyed) {
       const keys = s.fields.filter((f) => f.mapKey).map((f) => `v.${f.prop}`);
-      const body = keys.length === 1 ? keys[0]! : `[${keys.map((k) => `String(${k})`).join(', ')}].join('\\u0000')`;
+      const body =
+        keys.length === 1 ? keys[0]! : `[${keys.map((k) => `String(${k})`).join(', ')}].join('\\u0000')`;
       e.line(`${s.name}: (v: ${this.typeName(s)}) => ${body},`);
     }
     e.close('},');
