@@ -23,6 +23,7 @@ export class Reader {
   readonly end: number;
   /** Set on the first failure; position of that failure and why. */
   bad = false;
+  private view: DataView | undefined = undefined;
   badPos = -1;
   badReason = '';
 
@@ -96,7 +97,9 @@ export class Reader {
 
   int64(): bigint {
     if (!this.need(8)) return 0n;
-    const v = this.buf.readBigInt64BE(this.pos);
+    // DataView's bigint accessor is a V8 builtin, several times faster than Buffer's.
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    const v = this.view.getBigInt64(this.pos);
     this.pos += 8;
     return v;
   }

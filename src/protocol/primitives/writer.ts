@@ -57,7 +57,9 @@ export function utf8Size(s: string): number {
 }
 
 export class Writer {
-  private buf: Buffer;
+  private readonly buf: Buffer;
+  /** For int64: DataView's bigint accessors are V8 builtins, several times faster than Buffer's. */
+  private readonly view: DataView;
   private pos = 0;
   private chunkStart = 0;
   private readonly chunks: Buffer[] = [];
@@ -65,6 +67,7 @@ export class Writer {
   /** `copiedBytes`: the bytes this writer copies, i.e. the total size less the zero-copy record bytes. */
   constructor(copiedBytes: number) {
     this.buf = Buffer.allocUnsafe(copiedBytes);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** A writer for a message whose size pass already ran under `measure`. */
@@ -114,7 +117,8 @@ export class Writer {
   }
 
   int64(v: bigint): void {
-    this.pos = this.buf.writeBigInt64BE(v, this.pos);
+    this.view.setBigInt64(this.pos, v);
+    this.pos += 8;
   }
 
   float64(v: number): void {
