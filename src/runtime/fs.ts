@@ -1,0 +1,238 @@
+/**
+ * The FileSystem seam: every file operation the storage layer makes goes through this
+ * interface, so tests can inject faults (torn writes, ENOSPC, EIO) and the simulator can
+ * model crashes that lose what was not synced. `nodeFileSystem` is the real one.
+ *
+ * Writes and reads name their file position explicitly (pwrite/pread): a log never depends on
+ * a shared file cursor, so a retried or failed write cannot shift later ones.
+ */
+import * as fs from 'node:fs';
+import { promisify } from 'node:util';
+
+export interface FileStat {
+  sizeBytes: number;
+  mtimeMs: number;
+  isDirectory: boolean;
+}
+
+export interface FileHandle {
+  readonly path: string;
+  /** Writes all of `chunks` at `position`; resolves to the bytes written (always their total). */
+  writev(chunks: readonly Buffer[], position: number): Promise<number>;
+  /** Reads up to `length` bytes at `position` into `into` at `offset`; resolves to the bytes read. */
+  read(into: Buffer, offset: number, length: number, position: number): Promise<number>;
+  /** fdatasync: the file's data (and size) are durable when this resolves. */
+  sync(): Promise<void>;
+  truncate(sizeBytes: number): Promise<void>;
+  sizeBytes(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type OpenMode =
+  /** read only; the file must exist */
+  | 'read'
+  /** read and write; the file must exist */
+  | 'readWrite'
+  /** read and write; created when missing */
+  | 'create';
+
+export interface FileSystem {
+  open(path: string, mode: OpenMode): Promise<FileHandle>;
+  /** The whole file, or null when it does not exist. */
+  readFile(path: string): Promise<Buffer | null>;
+  /** Replaces a file atomically: writes a temporary file, syncs it, renames it over `path`, syncs the folder. */
+  writeFileAtomic(path: string, data: Buffer | string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; a missing file is not an error. */
+  unlink(path: string): Promise<void>;
+  mkdir(path: string): Promise<void>;
+  /** Removes a folder and everything in it. */
+  rmdir(path: string): Promise<void>;
+  /** Names in a folder (not paths); empty when the folder does not exist. */
+  readdir(path: string): Promise<string[]>;
+  stat(path: string): Promise<FileStat | null>;
+  /** fsync of a folder, so renames, creations and removals in it are durable. */
+  syncDir(path: string): Promise<void>;
+}
+
+function fsWrite(fd: number, buf: Buffer, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.write(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+function fsWritev(fd: number, chunks: Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.writev(fd, chunks, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+function fsRead(fd: number, into: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fs.read(fd, into, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+const fsFdatasync = promisify(fs.fdatasync);
+const fsFtruncate = promisify(fs.ftruncate);
+const fsFstat = promisify(fs.fstat);
+const fsClose = promisify(fs.close);
+const fsOpen = promisify(fs.open);
+const fsFsync = promisify(fs.fsync);
+
+function isNotFound(e: unknown): boolean {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Thin handle over a file descriptor (callback API: less overhead than fs/promises' FileHandle). */
+class NodeFileHandle implements FileHandle {
+  readonly path: string;
+  private readonly fd: number;
+
+  constructor(path: string, fd: number) {
+    this.path = path;
+    this.fd = fd;
+  }
+
+  async writev(chunks: readonly Buffer[], position: number): Promise<number> {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    let written = 0;
+    // A short write (rare, e.g. on a full disk) continues where it stopped, or fails with the OS error.
+    while (written < total) {
+      if (written === 0 && chunks.length === 1) {
+        written += await fsWrite(this.fd, chunks[0]!, position);
+        continue;
+      }
+      const rest = written === 0 ? [...chunks] : remainingChunks(chunks, written);
+      const n = await fsWritev(this.fd, rest, position + written);
+      if (n === 0) throw Object.assign(new Error(`write to ${this.path} made no progress`), { code: 'EIO' });
+      written += n;
+    }
+    return written;
+  }
+
+  async read(into: Buffer, offset: number, length: number, position: number): Promise<number> {
+    let done = 0;
+    while (done < length) {
+      const n = await fsRead(this.fd, into, offset + done, length - done, position + done);
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  sync(): Promise<void> {
+    return fsFdatasync(this.fd);
+  }
+
+  truncate(sizeBytes: number): Promise<void> {
+    return fsFtruncate(this.fd, sizeBytes);
+  }
+
+  async sizeBytes(): Promise<number> {
+    return (await fsFstat(this.fd)).size;
+  }
+
+  close(): Promise<void> {
+    return fsClose(this.fd);
+  }
+}
+
+function remainingChunks(chunks: readonly Buffer[], skipBytes: number): Buffer[] {
+  const out: Buffer[] = [];
+  let skip = skipBytes;
+  for (const c of chunks) {
+    if (skip >= c.length) {
+      skip -= c.length;
+      continue;
+    }
+    out.push(skip > 0 ? c.subarray(skip) : c);
+    skip = 0;
+  }
+  return out;
+}
+
+const OPEN_FLAGS: Record<OpenMode, string> = { read: 'r', readWrite: 'r+', create: 'a+' };
+
+export const nodeFileSystem: FileSystem = {
+  async open(path, mode) {
+    // 'a+' would force appends to the end on Linux; open with O_CREAT|O_RDWR instead.
+    const flags = mode === 'create' ? fs.constants.O_CREAT | fs.constants.O_RDWR : OPEN_FLAGS[mode];
+    const fd = await fsOpen(path, flags, 0o644);
+    return new NodeFileHandle(path, fd);
+  },
+
+  async readFile(path) {
+    try {
+      return await fs.promises.readFile(path);
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  },
+
+  async writeFileAtomic(path, data) {
+    const tmp = `${path}.tmp`;
+    const fd = await fsOpen(tmp, fs.constants.O_CREAT | fs.constants.O_RDWR | fs.constants.O_TRUNC, 0o644);
+    try {
+      const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      await new NodeFileHandle(tmp, fd).writev([buf], 0);
+      await fsFsync(fd);
+    } finally {
+      await fsClose(fd);
+    }
+    await fs.promises.rename(tmp, path);
+    await nodeFileSystem.syncDir(dirOf(path));
+  },
+
+  rename(from, to) {
+    return fs.promises.rename(from, to);
+  },
+
+  async unlink(path) {
+    try {
+      await fs.promises.unlink(path);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  },
+
+  async mkdir(path) {
+    await fs.promises.mkdir(path, { recursive: true });
+  },
+
+  rmdir(path) {
+    return fs.promises.rm(path, { recursive: true, force: true });
+  },
+
+  async readdir(path) {
+    try {
+      return await fs.promises.readdir(path);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw e;
+    }
+  },
+
+  async stat(path) {
+    try {
+      const s = await fs.promises.stat(path);
+      return { sizeBytes: s.size, mtimeMs: s.mtimeMs, isDirectory: s.isDirectory() };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  },
+
+  async syncDir(path) {
+    const fd = await fsOpen(path, 'r');
+    try {
+      await fsFsync(fd);
+    } finally {
+      await fsClose(fd);
+    }
+  },
+};
+
+export function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
