@@ -586,7 +586,8 @@ export class PartitionLog {
 
   // ------------------------------------------------------------------ moving the ends
 
-  private async exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `work` with appends, truncations and other exclusive work held back (writes drained first). */
+  async runExclusive<T>(work: () => Promise<T>): Promise<T> {
     while (this.gate !== null) await this.gate;
     this.check();
     let release!: () => void;
@@ -602,7 +603,7 @@ export class PartitionLog {
 
   /** DeleteRecords: moves the log start up to `offset` and removes segments wholly below it. */
   async deleteRecordsBefore(offset: number): Promise<number> {
-    return this.exclusive(async () => {
+    return this.runExclusive(async () => {
       if (offset > this.nextOffset) {
         throw offsetOutOfRange(
           `${this.name}: cannot delete records before ${offset}, past the log end ${this.nextOffset}`,
@@ -633,7 +634,7 @@ export class PartitionLog {
   async deleteOldSegments(
     shouldDelete: (segment: LogSegment, sizeAfterBytes: number) => boolean,
   ): Promise<number> {
-    return this.exclusive(async () => {
+    return this.runExclusive(async () => {
       let deleted = 0;
       let size = this.sizeBytes;
       while (this.segments.length > 1) {
@@ -654,7 +655,7 @@ export class PartitionLog {
 
   /** Removes every record at or after `offset` (a follower whose log diverged from its leader). */
   async truncateTo(offset: number): Promise<void> {
-    return this.exclusive(async () => {
+    return this.runExclusive(async () => {
       if (offset >= this.nextOffset) return;
       if (offset < this.logStartOffset) {
         await this.resetTo(offset);
@@ -673,7 +674,7 @@ export class PartitionLog {
 
   /** Deletes everything and starts an empty log at `offset` (a follower far behind its leader's log start). */
   async truncateFullyAndStartAt(offset: number): Promise<void> {
-    return this.exclusive(() => this.resetTo(offset));
+    return this.runExclusive(() => this.resetTo(offset));
   }
 
   private async resetTo(offset: number): Promise<void> {
