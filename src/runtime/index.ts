@@ -5,3 +5,4 @@
  */
 export * from './clock.js';
 export * from './fs.js';
+export * from './faulty-fs.js';

@@ -502,8 +502,8 @@ export function validValuesText(def: AnyLogConfigDefinition): string {
   if (v === undefined) return '';
   switch (v.kind) {
     case 'range':
-      if (v.max === undefined) return `[${String(v.min ?? -Infinity)},...]`;
-      if (v.min === undefined) return `[...,${String(v.max)}]`;
+      if (v.min === undefined) return v.max === undefined ? '' : `[...,${String(v.max)}]`;
+      if (v.max === undefined) return `[${String(v.min)},...]`;
       return `[${String(v.min)},...,${String(v.max)}]`;
     case 'in':
     case 'list':
