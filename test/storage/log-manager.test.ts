@@ -34,7 +34,7 @@ async function withManager(
   dir: string,
   clock: ManualClock,
   cfg: LogConfig,
-  run: (m: LogManager) => Promise<void>,
+  run: (m: LogManager) => Promise<void> | void,
 ): Promise<string[]> {
   const lines: string[] = [];
   const m = await LogManager.open({
@@ -70,7 +70,7 @@ void describe('LogManager', () => {
       assert.equal(recovery[1], '3');
       assert.ok(recovery.includes('orders 2 3'));
 
-      const lines = await withManager(dir, clock, cfg, async (m) => {
+      const lines = await withManager(dir, clock, cfg, (m) => {
         assert.ok(!existsSync(`${dir}/.kafka_cleanshutdown`), 'the marker goes while the manager runs');
         for (let p = 0; p < 3; p++)
           assert.equal(m.getLog({ topic: 'orders', partition: p })?.logEndOffset, p + 1);
@@ -91,7 +91,7 @@ void describe('LogManager', () => {
         for (let i = 0; i < 5; i++) await log.appendAsLeader(batch(clock.nowMs()), 0);
       });
       rmSync(`${dir}/.kafka_cleanshutdown`);
-      const lines = await withManager(dir, clock, cfg, async (m) => {
+      const lines = await withManager(dir, clock, cfg, (m) => {
         assert.equal(m.getLog({ topic: 't', partition: 0 })?.logEndOffset, 5);
       });
       assert.ok(lines.some((l) => /unclean shutdown before/.test(l)));
@@ -192,7 +192,6 @@ void describe('LogManager', () => {
       });
       await withManager(dir, clock, config({}), (m) => {
         assert.equal(m.allLogs().length, 0);
-        return Promise.resolve();
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
