@@ -34,6 +34,8 @@ import type { LogConfigValues } from './log-config.js';
 import { batchSizeAt, LogSegment, type ScannedBatch } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
+/** Header bytes up to and including lastOffsetDelta. */
+const HEADER_PEEK_BYTES = BatchField.lastOffsetDelta + 4;
 
 export interface AppendInfo {
   firstOffset: number;
@@ -418,7 +420,9 @@ export class PartitionLog {
       if (upToOffset <= this.recoveryPoint || this.offline !== null) return;
       await this.lastWrite;
       const target = Math.min(upToOffset, this.nextOffset);
-      for (const s of this.segments) {
+      // Segments below the recovery point are synced already: start at the one holding it.
+      for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length; i++) {
+        const s = this.segments[i]!;
         if (s.baseOffset >= target) break;
         await s.sync();
       }
@@ -510,7 +514,8 @@ export class PartitionLog {
       let pos = 0;
       let start = -1;
       let stop = -1;
-      while (pos + BatchField.magic <= chunk.length) {
+      // Enough of a header to know the batch's size and offsets (the data was validated on append).
+      while (pos + HEADER_PEEK_BYTES <= chunk.length) {
         const size = batchSizeAt(chunk, pos);
         const base = readInt64Number(chunk, pos + BatchField.baseOffset);
         const last = base + chunk.readInt32BE(pos + BatchField.lastOffsetDelta);
