@@ -6,3 +6,4 @@
 export * from './clock.js';
 export * from './fs.js';
 export * from './faulty-fs.js';
+export * from './random.js';

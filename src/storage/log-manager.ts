@@ -64,6 +64,8 @@ export interface LogManagerOptions {
   log: (message: string) => void;
   schedule?: Partial<LogManagerSchedule>;
   compactor?: Compactor;
+  /** Topics whose folders this manager leaves alone (the metadata log has its own owner). */
+  excludeTopics?: readonly string[];
 }
 
 interface DirState {
@@ -104,7 +106,10 @@ export class LogManager {
     const state = await this.readDirState(logDir);
     const names = await fs.readdir(logDir);
     for (const n of names.filter((x) => x.endsWith(DELETE_DIR_SUFFIX))) await fs.rmdir(`${logDir}/${n}`);
-    const partitions = names.map((n) => ({ n, tp: parsePartitionDir(n) })).filter((x) => x.tp !== null);
+    const excluded = new Set(this.o.excludeTopics ?? []);
+    const partitions = names
+      .map((n) => ({ n, tp: parsePartitionDir(n) }))
+      .filter((x) => x.tp !== null && !excluded.has(x.tp.topic));
     const started = Date.now();
     let next = 0;
     const worker = async (): Promise<void> => {
