@@ -1,7 +1,8 @@
 /**
  * Samsa: a Kafka-compatible event streaming platform for Node.js.
  *
- * The package's entry point. The broker (`startBroker`) lands with the broker module; today it
- * exports the protocol layer, on which everything else is built.
+ *   import { startBroker } from 'samsa';
+ *   const broker = await startBroker({ port: 0, dataDir: './data' });
  */
+export { startBroker, type StartBrokerOptions, type RunningBroker } from './broker/embed.js';
 export * as protocol from './protocol/index.js';
