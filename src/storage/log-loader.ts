@@ -66,7 +66,8 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   const epochCache = await LeaderEpochCache.load(o.fs, o.dir);
   if (epochCache instanceof CheckpointError) throw epochCache;
 
-  if (segments.length === 0) {
+  const fresh = segments.length === 0;
+  if (fresh) {
     const first = new LogSegment(o.fs, o.dir, o.logStartOffset, o.config);
     first.resetIndexes();
     await first.file();
@@ -76,7 +77,7 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   }
 
   let recoveryPoint = o.recoveryPoint;
-  if (o.cleanShutdown) {
+  if (o.cleanShutdown || fresh) {
     const active = segments[segments.length - 1]!;
     const problem = await active.loadIndexes();
     if (problem !== null) {

@@ -139,7 +139,7 @@ export class LogManager {
     await fs.unlink(`${logDir}/${CLEAN_SHUTDOWN_FILE}`);
     await fs.syncDir(logDir);
     this.o.log(
-      `opened ${partitions.length} partition log(s) in ${logDir} in ${Date.now() - started} ms (${cleanShutdown ? 'clean' : 'unclean'} shutdown before)`,
+      `opened ${partitions.length} partition log(s) in ${logDir} in ${Date.now() - started} ms (${cleanShutdown ? 'after a clean shutdown' : partitions.length === 0 ? 'no logs yet' : 'after an unclean shutdown: recovered'})`,
     );
   }
 

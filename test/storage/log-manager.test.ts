@@ -75,7 +75,7 @@ void describe('LogManager', () => {
         for (let p = 0; p < 3; p++)
           assert.equal(m.getLog({ topic: 'orders', partition: p })?.logEndOffset, p + 1);
       });
-      assert.ok(lines.some((l) => /opened 3 partition log\(s\).*clean shutdown before/.test(l)));
+      assert.ok(lines.some((l) => /opened 3 partition log\(s\).*after a clean shutdown/.test(l)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -94,7 +94,7 @@ void describe('LogManager', () => {
       const lines = await withManager(dir, clock, cfg, (m) => {
         assert.equal(m.getLog({ topic: 't', partition: 0 })?.logEndOffset, 5);
       });
-      assert.ok(lines.some((l) => /unclean shutdown before/.test(l)));
+      assert.ok(lines.some((l) => /after an unclean shutdown: recovered/.test(l)));
       assert.ok(lines.some((l) => /recovered after an unclean shutdown/.test(l)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
