@@ -404,6 +404,25 @@ export class Controller {
               ErrorCode.INVALID_REPLICA_ASSIGNMENT,
               `The manual partition assignment includes broker ${unknown}, but no such broker is registered.`,
             );
+          // Kafka's validateManualPartitionAssignment: a leader for each, one replica per broker, the topic's RF.
+          for (const replicas of req.assignments) {
+            if (replicas.length === 0)
+              return fail(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                'The manual partition assignment includes an empty replica list.',
+              );
+            const twice = replicas.find((b, i) => replicas.indexOf(b) !== i);
+            if (twice !== undefined)
+              return fail(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                `The manual partition assignment includes the broker ${twice} more than once.`,
+              );
+            if (replicas.length !== rf)
+              return fail(
+                ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+                `The manual partition assignment includes a partition with ${replicas.length} replica(s), but this is not consistent with previous partitions, which have ${rf} replica(s).`,
+              );
+          }
           assignments = req.assignments;
         } else {
           if (rf > live.length)
