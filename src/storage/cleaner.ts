@@ -84,20 +84,22 @@
  *   A failure (not a crash) between 2 and 4 is rolled back: old files renamed back, the swap
  *   removed. If that fails too, the folder still holds a state the next open settles as above.
  *
- * Not stalling the event loop: all file I/O is async, the cleaner yields (setImmediate) after
- * every `sliceBytes` of input or `sliceBatches` batches it processed, and the exclusive section
- * holds only renames and fsyncs. Decompression and compression of one batch are synchronous.
+ * Not stalling the event loop: all file I/O is async (the cleaner reads segments through
+ * read-only handles of its own), it yields (setImmediate) after every `sliceBytes` of input,
+ * `sliceBatches` batches or `sliceRecords` decoded records, and the exclusive section holds only
+ * checks, renames and fsyncs (appends wait that long). Decompressing and compressing one batch
+ * are synchronous.
  *
  * Limits, on purpose:
  * - Control batches (transaction markers) are kept forever (Kafka removes them once their
  *   transaction's data are gone and the horizon has passed).
  * - Pass 0 reads every batch header of the log once per clean, and keeps one number per
  *   transaction marker and per producer id in memory.
- * - The cleaner does not know the last stable offset: the caller must pass it as
- *   `maxCleanableOffset`, or an open transaction's records may be compacted as if committed
- *   (they are never mapped while no marker exists, but they would not be dropped on abort later
- *   if their marker came after they were rewritten… they are kept as they are, so nothing is
- *   lost; only the abort filtering is deferred).
+ * - The cleaner knows neither the high watermark nor the last stable offset: the caller passes
+ *   the last stable offset (≤ the high watermark) as `maxCleanableOffset`. Without it, records
+ *   of an open transaction are kept as they are and never count as a key's latest value (safe),
+ *   but a record a follower later truncates away may already have superseded older values.
+ * - Records without a key are kept (Kafka refuses them on compacted topics).
  * - maxTimestamp of a re-encoded batch is the original one (also when its newest record went),
  *   so time indexes and time retention stay as they were.
  * - The old segments' handles are closed after file.delete.delay.ms; a read that started before
@@ -128,7 +130,7 @@ import { DecodeError } from '../protocol/primitives/errors.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FileHandle } from '../runtime/fs.js';
 import { OffsetMap } from './cleaner-offset-map.js';
-import { corruptRecord } from './errors.js';
+import { corruptRecord, StorageError } from './errors.js';
 import { CLEANED_SUFFIX, DELETED_SUFFIX, SWAP_SUFFIX } from './files.js';
 import type { PartitionLog } from './log.js';
 import { LogSegment } from './segment.js';
@@ -139,6 +141,7 @@ const MIB = 1024 * 1024;
 export const DEFAULT_MAX_OFFSET_MAP_ENTRIES = 500_000;
 export const DEFAULT_SLICE_BYTES = 256 * 1024;
 export const DEFAULT_SLICE_BATCHES = 256;
+export const DEFAULT_SLICE_RECORDS = 2048;
 export const DEFAULT_READ_CHUNK_BYTES = MIB;
 const WRITE_CHUNK_BYTES = MIB;
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 512 * MIB;
@@ -175,6 +178,8 @@ export interface LogCleanerDeps {
   sliceBytes?: number;
   /** Batches processed between two yields to the event loop. Default 256. */
   sliceBatches?: number;
+  /** Records decoded between two yields to the event loop. Default 2048. */
+  sliceRecords?: number;
   /** Bytes read from a segment at a time. Default 1 MiB. */
   readChunkBytes?: number;
   /** Delay before the replaced segments' files are removed; default: the log's file.delete.delay.ms. */
@@ -302,18 +307,23 @@ const yieldNow = (): Promise<void> => new Promise<void>((resolve) => setImmediat
 class Slicer {
   private bytes = 0;
   private batches = 0;
+  private records = 0;
   constructor(
     private readonly maxBytes: number,
     private readonly maxBatches: number,
+    private readonly maxRecords: number,
   ) {}
 
-  /** Notes one batch of `bytes`; true when it is time to yield. */
-  spent(bytes: number): boolean {
+  /** Notes one batch of `bytes` (and `records` decoded); true when it is time to yield. */
+  spent(bytes: number, records = 0): boolean {
     this.bytes += bytes;
     this.batches++;
-    if (this.bytes < this.maxBytes && this.batches < this.maxBatches) return false;
+    this.records += records;
+    if (this.bytes < this.maxBytes && this.batches < this.maxBatches && this.records < this.maxRecords)
+      return false;
     this.bytes = 0;
     this.batches = 0;
+    this.records = 0;
     return true;
   }
 }
@@ -366,6 +376,7 @@ export class LogCleaner {
   private readonly maxOffsetMapEntries: number;
   private readonly sliceBytes: number;
   private readonly sliceBatches: number;
+  private readonly sliceRecords: number;
   private readonly readChunkBytes: number;
   private readonly fileDeleteDelayMs: number | undefined;
   private readonly maxDecompressedBytes: number;
@@ -382,6 +393,7 @@ export class LogCleaner {
     this.maxOffsetMapEntries = deps.maxOffsetMapEntries ?? DEFAULT_MAX_OFFSET_MAP_ENTRIES;
     this.sliceBytes = deps.sliceBytes ?? DEFAULT_SLICE_BYTES;
     this.sliceBatches = deps.sliceBatches ?? DEFAULT_SLICE_BATCHES;
+    this.sliceRecords = deps.sliceRecords ?? DEFAULT_SLICE_RECORDS;
     this.readChunkBytes = deps.readChunkBytes ?? DEFAULT_READ_CHUNK_BYTES;
     this.fileDeleteDelayMs = deps.fileDeleteDelayMs;
     this.maxDecompressedBytes = deps.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES;
@@ -493,7 +505,7 @@ export class LogCleaner {
     const somethingToDo = part.dirtyBytes > 0 || part.cleanBytes > 0;
     if (!part.shouldClean && !(opts.force === true && somethingToDo)) return null;
 
-    const slicer = new Slicer(this.sliceBytes, this.sliceBatches);
+    const slicer = new Slicer(this.sliceBytes, this.sliceBatches, this.sliceRecords);
     const producers = await this.scanProducers(log, slicer);
     const map = new OffsetMap(this.maxOffsetMapEntries);
     let endOffset: number;
@@ -701,7 +713,8 @@ export class LogCleaner {
 
   private async scanProducers(log: PartitionLog, slicer: Slicer): Promise<ProducerInfo> {
     const info: ProducerInfo = { markers: new Map(), lastBatch: new Map() };
-    for (const segment of log.segments.slice()) {
+    const segments = log.segments.slice();
+    for (const segment of segments) {
       try {
         for await (const b of this.readBatches(log, segment, 0, segment.writtenBytes)) {
           if (slicer.spent(b.buf.length)) await yieldNow();
@@ -716,8 +729,11 @@ export class LogCleaner {
           list.push(control.key.type === ControlRecordType.Commit ? b.baseOffset : -b.baseOffset - 1);
         }
       } catch (e) {
-        // A segment removed meanwhile (retention) has nothing the cleaner still needs.
-        if (!(e instanceof SegmentGone)) throw e;
+        // A segment removed meanwhile (retention) has nothing the cleaner still needs; the active
+        // segment may be cut under the scan (a failed write rolled back). What was not seen
+        // leaves transactions "open", which only keeps their records.
+        const activeCut = segment === segments[segments.length - 1] && e instanceof StorageError;
+        if (!(e instanceof SegmentGone) && !activeCut) throw e;
       }
     }
     return info;
@@ -743,7 +759,7 @@ export class LogCleaner {
       if (s.baseOffset >= upper) break;
       const from = await s.positionFor(Math.max(firstDirty, s.baseOffset));
       for await (const b of this.readBatches(log, s, from, s.writtenBytes)) {
-        if (slicer.spent(b.buf.length)) await yieldNow();
+        if (slicer.spent(b.buf.length, b.buf.readInt32BE(BatchField.recordCount))) await yieldNow();
         if (b.lastOffset < firstDirty) continue;
         if (b.lastOffset >= upper) return Math.max(firstDirty, Math.min(upper, b.baseOffset));
         const attributes = b.buf.readUInt16BE(BatchField.attributes);
@@ -819,7 +835,7 @@ export class LogCleaner {
             trailingDrops = 0;
             await emit(kept);
           }
-          if (ctx.slicer.spent(b.buf.length)) await yieldNow();
+          if (ctx.slicer.spent(b.buf.length, b.buf.readInt32BE(BatchField.recordCount))) await yieldNow();
         }
       }
       // The group's last batch stays (empty), so the cleaned segment ends where the group did.

@@ -73,6 +73,7 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
     await first.file();
     await first.persistIndexes();
     await o.fs.syncDir(o.dir);
+    first.dirEntrySynced = true;
     segments.push(first);
   }
 
@@ -139,6 +140,20 @@ async function recover(
     scannedBytes += result.validBytes;
     if (result.error !== null || result.validBytes < size) {
       await cutAt(o, name, segments, segment, result.validBytes, String(result.error ?? 'short file'));
+      break;
+    }
+    // A segment that ends before the next one begins lost its tail (at a batch boundary, so no
+    // scan can see it): the log ends here, or offsets would have a hole no reader expects.
+    const next = segments[i + 1];
+    if (next !== undefined && segment.nextOffset < next.baseOffset) {
+      await cutAt(
+        o,
+        name,
+        segments,
+        segment,
+        result.validBytes,
+        `ends at offset ${segment.nextOffset} but the next segment starts at ${next.baseOffset}`,
+      );
       break;
     }
   }

@@ -17,6 +17,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
+  BATCH_HEADER_BYTES,
   BatchField,
   BatchSplitter,
   readInt64Number,
@@ -34,6 +35,10 @@ import type { LogConfigValues } from './log-config.js';
 import { batchSizeAt, LogSegment, type ScannedBatch } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
+/** Smallest read from a segment: enough for any batch header. */
+const MIN_READ_BYTES = 4096;
+/** Read positions remembered for consumers reading on from where they stopped. */
+const MAX_READ_HINTS = 64;
 /** Header bytes up to and including lastOffsetDelta. */
 const HEADER_PEEK_BYTES = BatchField.lastOffsetDelta + 4;
 
@@ -74,6 +79,8 @@ interface PendingWrite {
   position: number;
   bytes: Buffer;
   firstOffset: number;
+  /** Offset after the last batch of this write. */
+  endOffset: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -101,10 +108,14 @@ export class PartitionLog {
   private writing = false;
   /** Resolves when every append made so far has been written (or failed). */
   private lastWrite: Promise<void> = Promise.resolve();
+  /** Offset after the last batch known written to its file (what an fsync now would make durable). */
+  private writtenOffset: number;
+  /** Where recent reads ended, so a consumer reading on starts without an index lookup (bounded). */
+  private readonly readHints = new Map<number, { segment: LogSegment; position: number }>();
   /** Appends, truncations and flushes wait on this while the log is rolled back or truncated. */
   private gate: Promise<void> | null = null;
   private flushChain: Promise<void> = Promise.resolve();
-  private dirNeedsSync = false;
+
   private offline: StorageError | null = null;
   private closed = false;
 
@@ -118,6 +129,7 @@ export class PartitionLog {
     this.logLine = deps.log;
     this.segments = segments;
     this.nextOffset = this.activeSegment.nextOffset;
+    this.writtenOffset = this.nextOffset;
     this.logStartOffset = logStartOffset;
     this.recoveryPoint = Math.min(recoveryPoint, this.nextOffset);
     this.lastFlushMs = deps.clock.nowMs();
@@ -155,7 +167,7 @@ export class PartitionLog {
    * leader epoch (and the append time on LogAppendTime topics). Batches are patched in place.
    */
   async appendAsLeader(records: Buffer, leaderEpoch: number): Promise<AppendInfo> {
-    if (this.gate !== null) await this.gate;
+    while (this.gate !== null) await this.gate;
     this.check();
     const checked = this.checkBatches(records);
     if (!checked.ok) throw checked.error;
@@ -192,7 +204,7 @@ export class PartitionLog {
 
   /** Appends batches replicated from a leader: offsets and epochs kept as they are. */
   async appendAsFollower(records: Buffer): Promise<AppendInfo> {
-    if (this.gate !== null) await this.gate;
+    while (this.gate !== null) await this.gate;
     this.check();
     const checked = this.checkBatches(records);
     if (!checked.ok) throw checked.error;
@@ -281,7 +293,15 @@ export class PartitionLog {
     }
     this.nextOffset = lastOffset + 1;
     const written = new Promise<void>((resolve, reject) => {
-      this.pending.push({ segment, position, bytes: records, firstOffset, resolve, reject });
+      this.pending.push({
+        segment,
+        position,
+        bytes: records,
+        firstOffset,
+        endOffset: lastOffset + 1,
+        resolve,
+        reject,
+      });
     });
     this.lastWrite = written.then(
       () => undefined,
@@ -291,7 +311,11 @@ export class PartitionLog {
     const unflushed = this.nextOffset - this.recoveryPoint;
     await written;
     // A new leader epoch is durable before the append is acknowledged, as in Kafka.
-    if (newEpoch) await this.epochCache.flush();
+    if (newEpoch) {
+      await this.epochCache.flush().catch((e: unknown) => {
+        throw storageFailure(`${this.name}: writing the leader-epoch checkpoint failed`, e);
+      });
+    }
     if (unflushed >= this.config.flushMessages) await this.flush(lastOffset + 1);
   }
 
@@ -323,7 +347,7 @@ export class PartitionLog {
     const segment = new LogSegment(this.fs, this.dir, baseOffset, this.config);
     segment.resetIndexes();
     this.segments.push(segment);
-    this.dirNeedsSync = true;
+
     this.logLine(
       `${this.name}: rolled a new segment at offset ${baseOffset} (previous: ${old.sizeBytes} bytes)`,
     );
@@ -336,7 +360,7 @@ export class PartitionLog {
 
   /** Forces a roll (tests, and retention of a full active segment). */
   async rollNow(): Promise<void> {
-    if (this.gate !== null) await this.gate;
+    while (this.gate !== null) await this.gate;
     this.check();
     if (this.activeSegment.sizeBytes > 0) this.roll(this.nextOffset);
   }
@@ -365,6 +389,7 @@ export class PartitionLog {
       .then(
         () => {
           this.writing = false;
+          this.writtenOffset = Math.max(this.writtenOffset, group[group.length - 1]!.endOffset);
           for (const w of group) w.resolve();
           this.pump();
         },
@@ -380,8 +405,10 @@ export class PartitionLog {
     const failed = group[0]!;
     const error = storageFailure(`${this.name}: write at offset ${failed.firstOffset} failed`, cause);
     const queued = this.pending.splice(0, this.pending.length);
-    for (const w of [...group, ...queued]) w.reject(error);
     this.logLine(`${this.name}: ${error.message}; rolling back to offset ${failed.firstOffset}`);
+    // The failed offsets leave the log before any caller hears of the failure; the files follow.
+    this.nextOffset = failed.firstOffset;
+    this.writtenOffset = Math.min(this.writtenOffset, failed.firstOffset);
     this.gate = this.rollBack(failed.segment, failed.firstOffset)
       .catch((e: unknown) => {
         this.offline = storageFailure(`${this.name}: offline after a failed write and a failed rollback`, e);
@@ -390,12 +417,15 @@ export class PartitionLog {
       .finally(() => {
         this.gate = null;
       });
+    for (const w of [...group, ...queued]) w.reject(error);
   }
 
   private async rollBack(segment: LogSegment, offset: number): Promise<void> {
     await this.removeSegmentsAfter(segment);
     await segment.truncateTo(offset);
     this.nextOffset = segment.nextOffset;
+    this.writtenOffset = this.nextOffset;
+    this.readHints.clear();
     this.recoveryPoint = Math.min(this.recoveryPoint, this.nextOffset);
     this.epochCache.truncateFromEnd(this.nextOffset);
     await this.epochCache.flush();
@@ -419,18 +449,35 @@ export class PartitionLog {
     const run = this.flushChain.then(async () => {
       if (upToOffset <= this.recoveryPoint || this.offline !== null) return;
       await this.lastWrite;
-      const target = Math.min(upToOffset, this.nextOffset);
-      // Segments below the recovery point are synced already: start at the one holding it.
-      for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length; i++) {
-        const s = this.segments[i]!;
-        if (s.baseOffset >= target) break;
-        await s.sync();
+      // An fsync covers everything written so far, not just what this caller asked for: moving
+      // the recovery point that far lets the appends written alongside skip their own fsync.
+      const target = Math.min(Math.max(upToOffset, this.writtenOffset), this.nextOffset);
+      if (target <= this.recoveryPoint) return;
+      // Segments below the recovery point are synced already: start at the one holding it. The
+      // active segment's indexes are not: recovery rescans the segment holding the recovery
+      // point, and they are written at roll and close.
+      // A segment file created since the folder was last synced needs the folder synced too,
+      // after its creation (files are created on their first write), or a crash can lose it.
+      let newFiles = false;
+      try {
+        for (let i = this.segmentIndexFor(this.recoveryPoint); i < this.segments.length; i++) {
+          const s = this.segments[i]!;
+          if (s.baseOffset >= target) break;
+          if (s === this.activeSegment) await s.syncData();
+          else await s.sync();
+          if (!s.dirEntrySynced) newFiles = true;
+        }
+        if (newFiles) {
+          await this.fs.syncDir(this.dir);
+          for (const s of this.segments) if (s.baseOffset < target) s.dirEntrySynced = true;
+        }
+        await this.epochCache.flush();
+      } catch (e) {
+        // Kafka takes a log whose fsync failed offline: what the OS kept is unknown until recovery.
+        this.offline = storageFailure(`${this.name}: fsync failed; the log is offline until reopened`, e);
+        this.logLine(this.offline.message);
+        throw this.offline;
       }
-      if (this.dirNeedsSync) {
-        this.dirNeedsSync = false;
-        await this.fs.syncDir(this.dir);
-      }
-      await this.epochCache.flush();
       this.recoveryPoint = Math.max(this.recoveryPoint, target);
       this.lastFlushMs = this.clock.nowMs();
     });
@@ -484,6 +531,14 @@ export class PartitionLog {
     return result(EMPTY);
   }
 
+  private noteReadEnd(nextOffset: number, segment: LogSegment, position: number): void {
+    if (this.readHints.size >= MAX_READ_HINTS) {
+      const oldest = this.readHints.keys().next().value as number;
+      this.readHints.delete(oldest);
+    }
+    this.readHints.set(nextOffset, { segment, position });
+  }
+
   /** Index of the last segment whose base offset is ≤ `offset`. */
   private segmentIndexFor(offset: number): number {
     let lo = 0;
@@ -506,17 +561,32 @@ export class PartitionLog {
     maxBytes: number,
     maxOffset: number,
   ): Promise<Buffer | null> {
-    let position = await segment.positionFor(offset);
+    const hint = this.readHints.get(offset);
+    const hinted = hint !== undefined && hint.segment === segment;
+    let position = hinted ? hint.position : await segment.positionFor(offset);
     const end = segment.writtenBytes;
-    const slackBytes = 2 * this.config.indexIntervalBytes + 64 * 1024;
+    // From an index entry the wanted batch may lie up to an index interval further on; from a
+    // hint it starts exactly at `position`, so exactly maxBytes is read.
+    const slackBytes = hinted ? 0 : 2 * this.config.indexIntervalBytes + 64 * 1024;
     while (position < end) {
-      const chunk = await segment.readAt(position, Math.min(end - position, maxBytes + slackBytes));
+      // At least a batch header is read, so a first batch larger than maxBytes can be sized.
+      const chunk = await segment.readAt(
+        position,
+        Math.min(end - position, Math.max(maxBytes, MIN_READ_BYTES) + slackBytes),
+      );
       let pos = 0;
       let start = -1;
       let stop = -1;
+      let lastStart = -1;
       // Enough of a header to know the batch's size and offsets (the data was validated on append).
       while (pos + HEADER_PEEK_BYTES <= chunk.length) {
         const size = batchSizeAt(chunk, pos);
+        if (size < BATCH_HEADER_BYTES) {
+          throw new StorageError(
+            ErrorCode.KAFKA_STORAGE_ERROR,
+            `${this.name}: segment ${segment.baseOffset} holds a damaged batch length at position ${position + pos}`,
+          );
+        }
         const base = readInt64Number(chunk, pos + BatchField.baseOffset);
         const last = base + chunk.readInt32BE(pos + BatchField.lastOffsetDelta);
         if (start < 0) {
@@ -528,17 +598,26 @@ export class PartitionLog {
           start = pos;
           if (pos + size > chunk.length) {
             // The first batch goes out whole even beyond maxBytes or this chunk: read it alone.
-            return await segment.readAt(position + pos, size);
+            const whole = await segment.readAt(position + pos, size);
+            if (whole.length === size) this.noteReadEnd(last + 1, segment, position + pos + size);
+            return whole;
           }
           stop = pos + size;
+          lastStart = pos;
           pos += size;
           continue;
         }
         if (last >= maxOffset || pos + size - start > maxBytes || pos + size > chunk.length) break;
         stop = pos + size;
+        lastStart = pos;
         pos += size;
       }
-      if (start >= 0) return chunk.subarray(start, stop);
+      if (start >= 0) {
+        const lastOffset =
+          readInt64Number(chunk, lastStart) + chunk.readInt32BE(lastStart + BatchField.lastOffsetDelta);
+        this.noteReadEnd(lastOffset + 1, segment, position + stop);
+        return chunk.subarray(start, stop);
+      }
       if (pos === 0) return null;
       position += pos;
     }
@@ -671,6 +750,8 @@ export class PartitionLog {
       await this.removeSegmentsAfter(segment);
       await segment.truncateTo(offset);
       this.nextOffset = segment.nextOffset;
+      this.writtenOffset = this.nextOffset;
+      this.readHints.clear();
       this.recoveryPoint = Math.min(this.recoveryPoint, this.nextOffset);
       if (this.epochCache.truncateFromEnd(this.nextOffset)) await this.epochCache.flush();
       this.logLine(`${this.name}: truncated to offset ${this.nextOffset}`);
@@ -691,7 +772,10 @@ export class PartitionLog {
     await fresh.file();
     await fresh.persistIndexes();
     await this.fs.syncDir(this.dir);
+    fresh.dirEntrySynced = true;
     this.nextOffset = offset;
+    this.writtenOffset = offset;
+    this.readHints.clear();
     this.logStartOffset = offset;
     this.recoveryPoint = offset;
     await this.epochCache.clearAndFlush();
@@ -703,8 +787,11 @@ export class PartitionLog {
   /** Waits for writes, flushes everything, and closes the files. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.gate !== null) await this.gate;
-    if (this.offline === null) await this.flush();
+    while (this.gate !== null) await this.gate;
+    if (this.offline === null) {
+      await this.flush();
+      await this.activeSegment.persistIndexes();
+    }
     this.closed = true;
     for (const s of this.segments) await s.close();
   }

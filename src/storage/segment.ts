@@ -59,6 +59,10 @@ export class LogSegment {
   nextOffset: number;
   maxTimestampMs = -1;
   offsetOfMaxTimestamp = -1;
+  /** The folder entry of the `.log` file is durable (false for a segment created since the last folder sync). */
+  dirEntrySynced = false;
+  /** Set when the segment is being deleted: nothing may recreate its files. */
+  private deleted = false;
   /** Timestamp of the first batch appended while this process had the segment (segment.ms roll). */
   firstAppendMs: number | null = null;
 
@@ -86,6 +90,7 @@ export class LogSegment {
     this.sizeBytes = sizeBytes;
     this.writtenBytes = sizeBytes;
     this.syncedBytes = sizeBytes;
+    this.dirEntrySynced = true;
   }
 
   private get maxOffsetEntries(): number {
@@ -161,7 +166,11 @@ export class LogSegment {
   async indexes(): Promise<{ offsetIndex: OffsetIndex; timeIndex: TimeIndex }> {
     if (this.offsetIndex === null || this.timeIndex === null) {
       const problem = await this.loadIndexes();
-      if (problem !== null) await this.rebuildIndexes();
+      if (problem !== null) {
+        await this.rebuildIndexes();
+        // Written back, so the next open can trust them.
+        await this.persistIndexes();
+      }
     }
     return { offsetIndex: this.offsetIndex!, timeIndex: this.timeIndex! };
   }
@@ -215,7 +224,7 @@ export class LogSegment {
   async persistIndexes(): Promise<void> {
     const oi = this.offsetIndex;
     const ti = this.timeIndex;
-    if (oi === null || ti === null) return;
+    if (oi === null || ti === null || this.deleted) return;
     if (!this.indexesRewrite && oi.persistedCount === oi.entries && ti.persistedCount === ti.entries) return;
     const rewrite = this.indexesRewrite;
     await Promise.all([
@@ -279,12 +288,14 @@ export class LogSegment {
     let carry: Buffer | null = null;
     while (pos < to) {
       const want = Math.min(SCAN_CHUNK_BYTES, to - pos);
-      let chunk = Buffer.allocUnsafe(want);
-      const got = await h.read(chunk, 0, want, pos);
-      chunk = chunk.subarray(0, got);
-      if (got === 0) return { validBytes: pos, error: 'file shorter than expected' };
-      const buf: Buffer = carry === null ? chunk : Buffer.concat([carry, chunk]);
-      const bufStart = pos - (carry === null ? 0 : carry.length);
+      // A batch cut by the previous chunk's end is carried over: only its bytes are copied.
+      const carried = carry?.length ?? 0;
+      const space = Buffer.allocUnsafe(carried + want);
+      if (carry !== null) carry.copy(space, 0);
+      const got = await h.read(space, carried, want, pos);
+      if (got === 0) return { validBytes: pos - carried, error: 'file shorter than expected' };
+      const buf = space.subarray(0, carried + got);
+      const bufStart = pos - carried;
       carry = null;
       const splitter = new BatchSplitter(buf, { verifyCrc: true });
       let consumed = 0;
@@ -336,13 +347,18 @@ export class LogSegment {
 
   /** fsync of the log data written so far, then of the indexes. */
   async sync(): Promise<void> {
+    await this.syncData();
+    await this.persistIndexes();
+  }
+
+  /** fsync of the log data written so far (not the indexes). */
+  async syncData(): Promise<void> {
     const target = this.writtenBytes;
     if (target > this.syncedBytes) {
       const h = await this.file();
       await h.sync();
       this.syncedBytes = Math.max(this.syncedBytes, target);
     }
-    await this.persistIndexes();
   }
 
   /** Cuts the segment at `position` (file, indexes, sizes). `nextOffset` is the caller's to set. */
@@ -411,6 +427,7 @@ export class LogSegment {
 
   /** Renames the segment's files to `.deleted` (atomic removal from the log), then removes them. */
   async delete(): Promise<void> {
+    this.deleted = true;
     await this.close();
     const files = [this.paths.log, this.paths.index, this.paths.timeIndex];
     for (const f of files) {
