@@ -14,7 +14,8 @@ import { systemClock, type Clock } from '../runtime/clock.js';
 import { nodeFileSystem, type FileSystem } from '../runtime/fs.js';
 import { cryptoRandom, type Random } from '../runtime/random.js';
 import { CLEAN_SHUTDOWN_FILE } from '../storage/files.js';
-import { LogManager } from '../storage/log-manager.js';
+import { LogCleaner } from '../storage/cleaner.js';
+import { LogManager, type Compactor } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
 import { makeFrameHandler } from './dispatch.js';
 import { HANDLERS } from './handlers/index.js';
@@ -115,6 +116,7 @@ export class Broker implements BrokerServices {
       configFor: (topic) => this.controllerValue?.topicConfig(topic) ?? c.logDefaults,
       log: this.logLine,
       excludeTopics: [METADATA_TOPIC],
+      ...(c.logCleanerEnable ? { compactor: this.compactor() } : {}),
       schedule: {
         retentionCheckIntervalMs: c.logRetentionCheckIntervalMs,
         flushCheckIntervalMs: Number.isFinite(c.logFlushSchedulerIntervalMs)
@@ -146,6 +148,24 @@ export class Broker implements BrokerServices {
     this.logLine(
       `samsa broker ${c.nodeId} (cluster ${this.clusterIdValue}) listening on ${listener.host || '0.0.0.0'}:${port}, advertised as ${this.advertisedValue.host}:${this.advertisedValue.port}; data in ${c.logDirs.join(', ')}; started in ${Date.now() - started} ms`,
     );
+  }
+
+  /**
+   * The log cleaner, cleaning no further than a partition's last stable offset: what a
+   * follower might still truncate must not decide which older values of a key are deleted.
+   */
+  private compactor(): Compactor {
+    const cleaner = new LogCleaner({ clock: this.clock, log: this.logLine });
+    return {
+      clean: async (log, firstDirtyOffset) => {
+        const tp = log.topicPartition;
+        const partition = this.replicaManagerValue?.getPartition(tp.topic, tp.partition);
+        const maxCleanableOffset = partition?.lastStableOffset ?? log.logEndOffset;
+        const result = await cleaner.clean(log, firstDirtyOffset, { maxCleanableOffset });
+        return result?.cleanedUpTo ?? null;
+      },
+      close: () => cleaner.flushPendingDeletes(),
+    };
   }
 
   get clusterId(): string {

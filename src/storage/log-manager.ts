@@ -53,6 +53,8 @@ export const DEFAULT_SCHEDULE: LogManagerSchedule = {
 export interface Compactor {
   /** Cleans what is cleanable; returns the new first dirty offset, or null when nothing was done. */
   clean(log: PartitionLog, firstDirtyOffset: number): Promise<number | null>;
+  /** Finishes delayed file deletions (at close). */
+  close(): Promise<void>;
 }
 
 export interface LogManagerOptions {
@@ -331,6 +333,7 @@ export class LogManager {
         this.o.log(`${log.name}: close failed: ${String(e)}`);
       }
     }
+    await this.o.compactor?.close();
     await this.writeCheckpoints();
     // Only a shutdown that flushed everything may say so: otherwise the next start recovers.
     if (!failed) {

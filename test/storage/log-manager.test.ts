@@ -15,6 +15,7 @@ import {
   isConfigError,
   type LogConfig,
 } from '../../src/storage/log-config.js';
+import { LogCleaner } from '../../src/storage/cleaner.js';
 import { LogManager } from '../../src/storage/log-manager.js';
 
 function batch(timestampMs: number, valueBytes = 200): Buffer {
@@ -193,6 +194,53 @@ void describe('LogManager', () => {
       await withManager(dir, clock, config({}), (m) => {
         assert.equal(m.allLogs().length, 0);
       });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  void test('the cleaner compacts logs of compacted topics and its progress is checkpointed', async () => {
+    const dir = mkdtempSync(`${tmpdir()}/samsa-lm-`);
+    try {
+      const clock = new ManualClock();
+      const cfg = config({
+        'segment.bytes': '2000',
+        'cleanup.policy': 'compact',
+        'min.cleanable.dirty.ratio': '0.01',
+      });
+      const cleaner = new LogCleaner({ clock });
+      const m = await LogManager.open({
+        fs: nodeFileSystem,
+        clock,
+        logDirs: [dir],
+        configFor: () => cfg,
+        log: () => undefined,
+        compactor: {
+          clean: async (log, first) => (await cleaner.clean(log, first))?.cleanedUpTo ?? null,
+          close: () => cleaner.flushPendingDeletes(),
+        },
+      });
+      try {
+        const log = await m.getOrCreateLog({ topic: 'c', partition: 0 });
+        for (let i = 0; i < 60; i++) {
+          const b = encodeRecordBatch(
+            newRecordBatch([
+              { key: Buffer.from(`k${i % 3}`), value: Buffer.alloc(100, i), timestamp: clock.nowMs() },
+            ]),
+            { compression: 0 },
+          );
+          await log.appendAsLeader(b, 0);
+        }
+        const before = log.sizeBytes;
+        await m.runCleaner();
+        assert.ok(log.sizeBytes < before, `compaction shrank the log (${before} → ${log.sizeBytes})`);
+        await m.writeCheckpoints();
+        const checkpoint = readFileSync(`${dir}/cleaner-offset-checkpoint`, 'utf8');
+        assert.match(checkpoint, /^0\n1\nc 0 \d+\n$/);
+        assert.equal(log.logEndOffset, 60);
+      } finally {
+        await m.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
