@@ -405,7 +405,7 @@ export class PartitionLog {
     const failed = group[0]!;
     const error = storageFailure(`${this.name}: write at offset ${failed.firstOffset} failed`, cause);
     const queued = this.pending.splice(0, this.pending.length);
-    this.logLine(`${this.name}: ${error.message}; rolling back to offset ${failed.firstOffset}`);
+    this.logLine(`${error.message}; rolling back to offset ${failed.firstOffset}`);
     // The failed offsets leave the log before any caller hears of the failure; the files follow.
     this.nextOffset = failed.firstOffset;
     this.writtenOffset = Math.min(this.writtenOffset, failed.firstOffset);

@@ -63,6 +63,8 @@ export class LogSegment {
   dirEntrySynced = false;
   /** Set when the segment is being deleted: nothing may recreate its files. */
   private deleted = false;
+  /** The index files' write in progress (resolved when none). */
+  private indexWrite: Promise<void> = Promise.resolve();
   /** Timestamp of the first batch appended while this process had the segment (segment.ms roll). */
   firstAppendMs: number | null = null;
 
@@ -221,7 +223,14 @@ export class LogSegment {
   }
 
   /** Writes index entries not yet on disk (whole files when entries were removed) and syncs them. */
-  async persistIndexes(): Promise<void> {
+  persistIndexes(): Promise<void> {
+    // One write of the index files at a time; delete() waits for it, so it cannot recreate them.
+    const run = this.indexWrite.then(() => this.writeIndexes());
+    this.indexWrite = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeIndexes(): Promise<void> {
     const oi = this.offsetIndex;
     const ti = this.timeIndex;
     if (oi === null || ti === null || this.deleted) return;
@@ -428,6 +437,7 @@ export class LogSegment {
   /** Renames the segment's files to `.deleted` (atomic removal from the log), then removes them. */
   async delete(): Promise<void> {
     this.deleted = true;
+    await this.indexWrite;
     await this.close();
     const files = [this.paths.log, this.paths.index, this.paths.timeIndex];
     for (const f of files) {
