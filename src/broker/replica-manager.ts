@@ -11,6 +11,7 @@ import type { MetadataDelta, MetadataImage, TopicImage } from '../metadata/image
 import { StorageError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { AppendInfo, PartitionLog } from '../storage/log.js';
+import { recompressForTopic } from './recompress.js';
 
 /** Fetches waiting at once, across all connections (each holds a timer and its partitions). */
 export const MAX_DELAYED_FETCHES = 10_000;
@@ -43,11 +44,15 @@ export class Partition {
     this.highWatermark = log.logEndOffset;
   }
 
-  /** Appends a producer's batches; resolves once written, with the high watermark moved past them. */
+  /**
+   * Appends a producer's batches, recompressed first when the topic's compression.type asks
+   * (see recompress.ts); resolves once written, with the high watermark moved past them.
+   */
   async appendAsLeader(records: Buffer): Promise<AppendInfo> {
-    const info = await this.log.appendAsLeader(records, this.leaderEpoch);
+    const batches = recompressForTopic(records, this.log.config, this.log.name);
+    const info = await this.log.appendAsLeader(batches, this.leaderEpoch);
     if (info.lastOffset + 1 > this.highWatermark) this.highWatermark = info.lastOffset + 1;
-    for (const wake of this.waiters) wake(records.length);
+    for (const wake of this.waiters) wake(batches.length);
     return info;
   }
 

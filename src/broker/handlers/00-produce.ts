@@ -1,14 +1,17 @@
 /**
- * Produce (key 0), versions 3-11 (magic-v2 record batches; v0-2 carry only the old formats
- * Samsa does not accept, and no client from this decade sends them).
+ * Produce (key 0), versions 0-11. Versions 0-2 are advertised because librdkafka before 2.8
+ * enables gzip, snappy and lz4 only when a broker lists Produce v0 (Kafka 4 does the same for
+ * that reason, KAFKA-18659); their batches are the old message formats (magic 0/1), which the
+ * log refuses per partition with UNSUPPORTED_FOR_MESSAGE_FORMAT.
  *
  * Batches stay wire bytes: the log validates their headers and CRCs, patches offsets and the
- * leader epoch in place, and writes them. acks=0 gets no response (and, as in Kafka, a closed
- * connection when a partition failed, so the client refreshes its metadata); acks=1 and acks=-1
- * answer once the batches are written — with one replica the in-sync set is this broker alone.
+ * leader epoch in place, and writes them — unless the topic's compression.type names a codec
+ * other than the batch's, when the batch is rewritten in it first (recompress.ts). acks=0 gets
+ * no response (and, as in Kafka, a closed connection when a partition failed, so the client
+ * refreshes its metadata); acks=1 and acks=-1 answer once the batches are written — with one
+ * replica the in-sync set is this broker alone.
  * Deviation: transactional produce arrives with the transactions issue; until then a
- * transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
- */
+ * transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { ProduceRequest } from '../../protocol/generated/message/ProduceRequest.js';
@@ -36,7 +39,7 @@ function result(index: number, errorCode: number, errorMessage: string | null = 
 
 export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   api: apis.Produce,
-  minVersion: 3,
+  minVersion: 0,
   maxVersion: 11,
   async handle(ctx, req) {
     const b = ctx.broker;
