@@ -27,6 +27,9 @@ export function apiVersionsList(handlers: readonly Handler[]): ApiVersionsRespon
 
 export function makeFrameHandler(broker: BrokerServices, handlers: readonly Handler[]): FrameHandler {
   const byKey = new Map<number, Handler>(handlers.map((h) => [h.api.apiKey, h]));
+  // Requests wait for the broker to be ready; once it is, they skip the await (a microtask each).
+  let ready = false;
+  void broker.ready.then(() => (ready = true));
   return async (frame, connection) => {
     const peek = peekRequest(frame);
     if (peek === null) return 'frame shorter than a request header';
@@ -51,7 +54,7 @@ export function makeFrameHandler(broker: BrokerServices, handlers: readonly Hand
     if (!header.ok) return `malformed request header: ${header.error.message}`;
     const body = decodeMessage(handler.api.request, frame, peek.apiVersion, header.value.bodyStart);
     if (!body.ok) return `malformed ${handler.api.name} request: ${body.error.message}`;
-    await broker.ready;
+    if (!ready) await broker.ready;
     const result = await handler.handle(
       { broker, apiVersion: peek.apiVersion, header: header.value.header, connection },
       body.value,

@@ -16,8 +16,15 @@
  * batch's CRC32C already covers every compressed byte, and a corrupt block still fails to decode.
  * Concatenated frames are decoded one after the other; skippable frames are skipped.
  */
-import { compressFrameSync, uncompressSync } from 'lz4-napi';
+import { createRequire } from 'node:module';
 import { causeMessage, CompressionError } from './errors.js';
+
+type Lz4Lib = typeof import('lz4-napi');
+let lz4Lib: Lz4Lib | null = null;
+/** The native library loads on first use: a broker whose clients never use lz4 never pays its memory. */
+function lz4(): Lz4Lib {
+  return (lz4Lib ??= createRequire(import.meta.url)('lz4-napi') as Lz4Lib);
+}
 
 const LZ4 = 3;
 const FRAME_MAGIC = 0x184d2204;
@@ -32,7 +39,7 @@ const MAX_EXPANSION = 255;
 const WINDOW_BYTES = 64 * 1024;
 
 export function lz4Compress(data: Buffer): Buffer {
-  return compressFrameSync(data);
+  return lz4().compressFrameSync(data);
 }
 
 export function lz4Decompress(data: Buffer, maxBytes: number): Buffer | CompressionError {
@@ -183,7 +190,9 @@ function uncompressWithRoom(block: Buffer, roomBytes: number, dict: Buffer | nul
   input.writeUInt32LE(roomBytes, 0);
   block.copy(input, 4);
   try {
-    return dict === null || dict.length === 0 ? uncompressSync(input) : uncompressSync(input, dict);
+    return dict === null || dict.length === 0
+      ? lz4().uncompressSync(input)
+      : lz4().uncompressSync(input, dict);
   } catch (err) {
     return causeMessage(err);
   }

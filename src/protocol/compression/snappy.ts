@@ -12,8 +12,15 @@
  * `maxBytes` before anything is decompressed. The library then allocates exactly the declared
  * size per block and fails if the data does not decode to it.
  */
-import { compressSync, uncompressSync } from 'snappy';
+import { createRequire } from 'node:module';
 import { causeMessage, CompressionError } from './errors.js';
+
+type SnappyLib = typeof import('snappy');
+let snappyLib: SnappyLib | null = null;
+/** The native library loads on first use: a broker whose clients never use snappy never pays its memory. */
+function snappy(): SnappyLib {
+  return (snappyLib ??= createRequire(import.meta.url)('snappy') as SnappyLib);
+}
 
 const SNAPPY = 2;
 
@@ -29,7 +36,7 @@ const XERIAL_BLOCK_BYTES = 32 * 1024;
 export function snappyCompress(data: Buffer): Buffer {
   const parts: Buffer[] = [XERIAL_HEADER];
   for (let pos = 0; pos < data.length; pos += XERIAL_BLOCK_BYTES) {
-    const block = compressSync(data.subarray(pos, Math.min(pos + XERIAL_BLOCK_BYTES, data.length)));
+    const block = snappy().compressSync(data.subarray(pos, Math.min(pos + XERIAL_BLOCK_BYTES, data.length)));
     const len = Buffer.allocUnsafe(4);
     len.writeInt32BE(block.length, 0);
     parts.push(len, block);
@@ -39,7 +46,7 @@ export function snappyCompress(data: Buffer): Buffer {
 
 /** Compresses into one raw snappy block (the framing librdkafka and kafkajs write). */
 export function snappyCompressRaw(data: Buffer): Buffer {
-  return compressSync(data);
+  return snappy().compressSync(data);
 }
 
 export function isXerialFramed(data: Buffer): boolean {
@@ -102,7 +109,7 @@ function declaredLength(data: Buffer, start: number, end: number): number {
 function uncompressBlock(block: Buffer, declaredBytes: number, offset: number): Buffer | CompressionError {
   let out: string | Buffer;
   try {
-    out = uncompressSync(block, { asBuffer: true });
+    out = snappy().uncompressSync(block, { asBuffer: true });
   } catch (err) {
     return corrupt(causeMessage(err), offset);
   }

@@ -12,22 +12,34 @@
  * The decoder's window buffer is limited by libzstd's default windowLogMax (2^27 bytes), which
  * Kafka's own broker also accepts; the context is shared so that buffer is allocated once.
  */
-import binding from 'zstd-napi/binding.js';
-import { compress } from 'zstd-napi';
+import { createRequire } from 'node:module';
 import { causeMessage, CompressionError } from './errors.js';
 
-const ZSTD = 4;
-/** Streaming chunk size: libzstd's recommended output buffer size (one block, 128 KiB). */
-const CHUNK_BYTES = binding.dStreamOutSize();
+type ZstdBinding = typeof import('zstd-napi/binding.js');
+type ZstdLib = typeof import('zstd-napi');
+let zstdLib: { binding: ZstdBinding; lib: ZstdLib; chunkBytes: number } | null = null;
+/** The native library loads on first use: a broker whose clients never use zstd never pays its memory. */
+function zstd(): { binding: ZstdBinding; lib: ZstdLib; chunkBytes: number } {
+  if (zstdLib === null) {
+    const require = createRequire(import.meta.url);
+    const binding = require('zstd-napi/binding.js') as ZstdBinding;
+    // Streaming chunk size: libzstd's recommended output buffer size (one block, 128 KiB).
+    zstdLib = { binding, lib: require('zstd-napi') as ZstdLib, chunkBytes: binding.dStreamOutSize() };
+  }
+  return zstdLib;
+}
 
-let sharedContext: InstanceType<typeof binding.DCtx> | null = null;
+const ZSTD = 4;
+
+let sharedContext: InstanceType<ZstdBinding['DCtx']> | null = null;
 
 export function zstdCompress(data: Buffer): Buffer {
   // Level 3 is libzstd's default and Kafka's (compression.zstd.level).
-  return compress(data);
+  return zstd().lib.compress(data);
 }
 
 export function zstdDecompress(data: Buffer, maxBytes: number): Buffer | CompressionError {
+  const { binding } = zstd();
   const dctx = (sharedContext ??= new binding.DCtx());
   try {
     // A previous call may have failed mid-frame; start from a clean frame state.
@@ -48,6 +60,7 @@ export function zstdDecompress(data: Buffer, maxBytes: number): Buffer | Compres
 
 /** The content size when `data` is exactly one frame that declares it, else null. */
 function singleFrameContentSize(data: Buffer): number | null {
+  const { binding } = zstd();
   let size: number | null;
   try {
     size = binding.getFrameContentSize(data);
@@ -61,7 +74,7 @@ function singleFrameContentSize(data: Buffer): number | null {
 }
 
 function decompressStreaming(
-  dctx: InstanceType<typeof binding.DCtx>,
+  dctx: InstanceType<ZstdBinding['DCtx']>,
   data: Buffer,
   maxBytes: number,
 ): Buffer | CompressionError {
@@ -71,7 +84,7 @@ function decompressStreaming(
   if (src.length === 0) return corrupt('no zstd frame');
   for (;;) {
     // One byte more than still allowed, so that passing the limit is seen rather than cut off.
-    const room = Math.min(CHUNK_BYTES, maxBytes - totalBytes + 1);
+    const room = Math.min(zstd().chunkBytes, maxBytes - totalBytes + 1);
     const dst = Buffer.allocUnsafe(room);
     const [remaining, produced, consumed] = dctx.decompressStream(dst, src);
     totalBytes += produced;
