@@ -23,6 +23,7 @@ import type { Handler } from './handlers/types.js';
 import { DEFAULT_NETWORK_LIMITS, NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
 import type { BrokerServices } from './services.js';
+import { lockDirs } from './dir-lock.js';
 import { readOrCreateMetaProperties } from './meta-properties.js';
 
 export interface BrokerStartOptions {
@@ -51,6 +52,7 @@ export class Broker implements BrokerServices {
   private replicaManagerValue: ReplicaManager | null = null;
   private metadataLog: LocalMetadataLog | null = null;
   private stopping: Promise<void> | null = null;
+  private releaseLocks: (() => void) | null = null;
 
   private constructor(o: BrokerStartOptions) {
     this.config = o.config;
@@ -89,6 +91,7 @@ export class Broker implements BrokerServices {
     const c = this.config;
     const firstDir = c.logDirs[0]!;
     for (const dir of c.logDirs) await this.fs.mkdir(dir);
+    this.releaseLocks = lockDirs(c.logDirs);
     const meta = await readOrCreateMetaProperties(this.fs, c.logDirs, c.nodeId, c.clusterId, this.random);
     this.clusterIdValue = meta.clusterId;
 
@@ -210,6 +213,7 @@ export class Broker implements BrokerServices {
       this.replicaManagerValue?.clear();
       await this.metadataLog?.close();
       await this.logManagerValue?.close();
+      this.releaseLocks?.();
       this.logLine(`samsa broker ${this.nodeId} stopped`);
     })();
     return this.stopping;

@@ -62,11 +62,16 @@ async function server(args: string[]): Promise<void> {
   const log = (m: string): void => {
     process.stdout.write(`[${new Date().toISOString()}] ${m}\n`);
   };
-  const broker = await Broker.start({ config: loaded.config, log }).catch((e: unknown) =>
-    fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`),
-  );
+  // Signals are handled from the start: one arriving during startup (log recovery can take a
+  // while) stops the broker as soon as it is up, cleanly, rather than killing it mid-recovery.
+  let broker: Broker | null = null;
+  let stopRequested: string | null = null;
   let stopping = false;
   const stop = (signal: string): void => {
+    if (broker === null) {
+      stopRequested ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
     log(`${signal}: shutting down`);
@@ -80,6 +85,10 @@ async function server(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  broker = await Broker.start({ config: loaded.config, log }).catch((e: unknown) =>
+    fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`),
+  );
+  if (stopRequested !== null) stop(stopRequested);
 }
 
 export async function main(argv: string[]): Promise<void> {
