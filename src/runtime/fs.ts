@@ -91,17 +91,25 @@ class NodeFileHandle implements FileHandle {
     this.fd = fd;
   }
 
-  async writev(chunks: readonly Buffer[], position: number): Promise<number> {
+  writev(chunks: readonly Buffer[], position: number): Promise<number> {
     let total = 0;
     for (const c of chunks) total += c.length;
-    let written = 0;
+    // The common case is one call that writes everything; a short write falls back to the loop.
+    const first =
+      chunks.length === 1 ? fsWrite(this.fd, chunks[0]!, position) : fsWritev(this.fd, [...chunks], position);
+    return first.then((n) => (n >= total ? n : this.writeRest(chunks, position, n, total)));
+  }
+
+  private async writeRest(
+    chunks: readonly Buffer[],
+    position: number,
+    done: number,
+    total: number,
+  ): Promise<number> {
+    let written = done;
     // A short write (rare, e.g. on a full disk) continues where it stopped, or fails with the OS error.
     while (written < total) {
-      if (written === 0 && chunks.length === 1) {
-        written += await fsWrite(this.fd, chunks[0]!, position);
-        continue;
-      }
-      const rest = written === 0 ? [...chunks] : remainingChunks(chunks, written);
+      const rest = remainingChunks(chunks, written);
       const n = await fsWritev(this.fd, rest, position + written);
       if (n === 0) throw Object.assign(new Error(`write to ${this.path} made no progress`), { code: 'EIO' });
       written += n;

@@ -107,7 +107,8 @@ export class PartitionLog {
   private readonly pending: PendingWrite[] = [];
   private writing = false;
   /** Resolves when every append made so far has been written (or failed). */
-  private lastWrite: Promise<void> = Promise.resolve();
+  /** Callers waiting until the writes below an offset are done (or failed), in offset order. */
+  private readonly writeWaiters: { offset: number; resolve: () => void }[] = [];
   /** Offset after the last batch known written to its file (what an fsync now would make durable). */
   private writtenOffset: number;
   /** Where recent reads ended, so a consumer reading on starts without an index lookup (bounded). */
@@ -289,7 +290,8 @@ export class PartitionLog {
       if (epoch >= 0 && epoch >= (this.epochCache.latestEpoch() ?? -1)) {
         newEpoch = this.epochCache.assign(epoch, b.baseOffset) || newEpoch;
       }
-      segment.noteBatch({ ...b, position: position + b.position });
+      b.position += position;
+      segment.noteBatch(b);
     }
     this.nextOffset = lastOffset + 1;
     const written = new Promise<void>((resolve, reject) => {
@@ -303,10 +305,7 @@ export class PartitionLog {
         reject,
       });
     });
-    this.lastWrite = written.then(
-      () => undefined,
-      () => undefined,
-    );
+
     this.pump();
     const unflushed = this.nextOffset - this.recoveryPoint;
     await written;
@@ -391,6 +390,7 @@ export class PartitionLog {
           this.writing = false;
           this.writtenOffset = Math.max(this.writtenOffset, group[group.length - 1]!.endOffset);
           for (const w of group) w.resolve();
+          this.wakeWriteWaiters(false);
           this.pump();
         },
         (e: unknown) => {
@@ -418,6 +418,23 @@ export class PartitionLog {
         this.gate = null;
       });
     for (const w of [...group, ...queued]) w.reject(error);
+    this.wakeWriteWaiters(true);
+  }
+
+  /** Resolves when every write below `offset` is done or has failed. */
+  private writesDone(offset: number): Promise<void> {
+    if (offset <= this.writtenOffset || (!this.writing && this.pending.length === 0))
+      return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.writeWaiters.push({ offset, resolve });
+    });
+  }
+
+  private wakeWriteWaiters(all: boolean): void {
+    // Waiters are added with growing offsets (the log end when they were added).
+    let n = 0;
+    while (n < this.writeWaiters.length && (all || this.writeWaiters[n]!.offset <= this.writtenOffset)) n++;
+    for (const w of this.writeWaiters.splice(0, n)) w.resolve();
   }
 
   private async rollBack(segment: LogSegment, offset: number): Promise<void> {
@@ -448,7 +465,7 @@ export class PartitionLog {
   flush(upToOffset = this.nextOffset): Promise<void> {
     const run = this.flushChain.then(async () => {
       if (upToOffset <= this.recoveryPoint || this.offline !== null) return;
-      await this.lastWrite;
+      await this.writesDone(this.nextOffset);
       // An fsync covers everything written so far, not just what this caller asked for: moving
       // the recovery point that far lets the appends written alongside skip their own fsync.
       const target = Math.min(Math.max(upToOffset, this.writtenOffset), this.nextOffset);
@@ -677,7 +694,7 @@ export class PartitionLog {
     let release!: () => void;
     this.gate = new Promise<void>((r) => (release = r));
     try {
-      await this.lastWrite;
+      await this.writesDone(this.nextOffset);
       return await work();
     } finally {
       this.gate = null;

@@ -72,6 +72,8 @@ export class LogSegment {
   private timeIndex: TimeIndex | null = null;
   private bytesSinceLastIndexEntry = 0;
   private handle: Promise<FileHandle> | null = null;
+  /** The handle once open, so writes on the hot path skip awaiting `handle`. */
+  private openHandle: FileHandle | null = null;
   /** Set when the index files on disk must be rewritten rather than appended to. */
   private indexesRewrite = false;
 
@@ -105,7 +107,7 @@ export class LogSegment {
 
   /** The open `.log` file (created when missing). */
   file(): Promise<FileHandle> {
-    this.handle ??= this.fs.open(this.paths.log, 'create');
+    this.handle ??= this.fs.open(this.paths.log, 'create').then((h) => (this.openHandle = h));
     return this.handle;
   }
 
@@ -349,7 +351,7 @@ export class LogSegment {
 
   /** Writes chunks at `position` and advances `writtenBytes` (writes arrive in position order). */
   async write(chunks: Buffer[], position: number): Promise<void> {
-    const h = await this.file();
+    const h = this.openHandle ?? (await this.file());
     const n = await h.writev(chunks, position);
     this.writtenBytes = Math.max(this.writtenBytes, position + n);
   }
@@ -430,6 +432,7 @@ export class LogSegment {
     if (this.handle !== null) {
       const h = await this.handle;
       this.handle = null;
+      this.openHandle = null;
       await h.close();
     }
   }
