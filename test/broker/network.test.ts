@@ -95,6 +95,22 @@ void describe('network layer', { timeout: 120_000 }, () => {
     });
   });
 
+  void test('more pipelined requests than the in-flight limit wait their turn and are all answered in order', async () => {
+    await withBroker({}, async (b) => {
+      const c = new RawClient(b.port);
+      const count = 250;
+      const frames: Buffer[] = [];
+      for (let i = 0; i < count; i++) frames.push(...apiVersionsFrame(i));
+      c.send([Buffer.concat(frames)]);
+      await c.until(() => c.frames.length === count, 15_000);
+      assert.deepEqual(
+        c.frames.map((f) => f.readInt32BE(0)),
+        Array.from({ length: count }, (_, i) => i),
+      );
+      c.socket.destroy();
+    });
+  });
+
   void test('ApiVersions newer than served gets a v0 answer listing the served versions', async () => {
     await withBroker({}, async (b) => {
       const c = new RawClient(b.port);

@@ -55,6 +55,8 @@ class Connection {
   private readonly socket: net.Socket;
   private readonly decoder: FrameDecoder;
   private readonly slots: Slot[] = [];
+  /** Frames received but not yet dispatched because maxInFlightRequests were unanswered. */
+  private readonly backlog: Buffer[] = [];
   private readonly limits: NetworkLimits;
   private readonly handle: FrameHandler;
   private readonly logLine: (m: string) => void;
@@ -93,8 +95,17 @@ class Connection {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     const { frames, error } = this.decoder.push(chunk);
-    for (const frame of frames) this.dispatch(frame);
+    // One TCP chunk can hold many small requests: past the in-flight limit they wait here (the
+    // socket is paused meanwhile, so this backlog is bounded by one chunk) until slots free up.
+    for (const frame of frames) this.backlog.push(frame);
+    this.dispatchBacklog();
     if (error !== null) this.close(error);
+  }
+
+  private dispatchBacklog(): void {
+    while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlightRequests && !this.closed) {
+      this.dispatch(this.backlog.shift()!);
+    }
   }
 
   private dispatch(frame: Buffer): void {
@@ -144,7 +155,13 @@ class Connection {
   }
 
   private maybeResume(): void {
-    if (!this.closed && !this.pausedForDrain && this.slots.length < this.limits.maxInFlightRequests) {
+    this.dispatchBacklog();
+    if (
+      !this.closed &&
+      !this.pausedForDrain &&
+      this.backlog.length === 0 &&
+      this.slots.length < this.limits.maxInFlightRequests
+    ) {
       this.socket.resume();
     }
   }
@@ -160,6 +177,7 @@ class Connection {
   /** Waits up to `ms` for unanswered requests to be answered, then closes. */
   async drainAndClose(ms: number): Promise<void> {
     const deadline = Date.now() + ms;
+    this.backlog.length = 0;
     while (!this.closed && this.slots.length > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 5));
     }
