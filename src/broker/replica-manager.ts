@@ -102,9 +102,8 @@ export class ReplicaManager {
       this.logLine(`deleted topic ${t.name} (${t.partitions.size} partition(s))`);
     }
     for (const t of [...delta.createdTopics, ...delta.changedTopics]) await this.hostTopic(t);
-    for (const key of delta.changedConfigs) {
-      const [type, name] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
-      if (type === '2' && image.topicsByName.has(name)) this.logManager.updateConfig(name);
+    for (const topic of delta.changedTopicConfigs) {
+      if (image.topicsByName.has(topic)) this.logManager.updateConfig(topic);
     }
   }
 

@@ -44,8 +44,8 @@ export interface MetadataDelta {
   readonly deletedTopics: TopicImage[];
   /** Topics that gained partitions or whose partitions changed (leaders, ISR). */
   readonly changedTopics: TopicImage[];
-  /** Config resources whose values changed, as `${resourceType}:${resourceName}`. */
-  readonly changedConfigs: Set<string>;
+  /** Topics (still present) whose config overrides changed. */
+  readonly changedTopicConfigs: Set<string>;
 }
 
 export function configKey(resourceType: number, resourceName: string): string {
@@ -105,7 +105,7 @@ export class MetadataImage {
     const created = new Map<string, TopicImage>();
     const deleted = new Map<string, TopicImage>();
     const changed = new Set<string>();
-    const changedConfigs = new Set<string>();
+    const changedTopicConfigs = new Set<string>();
 
     const putTopic = (t: TopicImage): void => {
       byName.write().set(t.name, t);
@@ -166,10 +166,8 @@ export class MetadataImage {
           byName.write().delete(topic.name);
           byId.write().delete(topic.topicId);
           const key = configKey(ConfigResourceType.TOPIC, topic.name);
-          if (configs.map.has(key)) {
-            configs.write().delete(key);
-            changedConfigs.add(key);
-          }
+          if (configs.map.has(key)) configs.write().delete(key);
+          changedTopicConfigs.delete(topic.name);
           if (created.delete(topic.topicId)) break;
           changed.delete(topic.topicId);
           deleted.set(topic.topicId, topic);
@@ -182,7 +180,7 @@ export class MetadataImage {
           if (v.value === null) entries.delete(v.name);
           else entries.set(v.name, v.value);
           configs.write().set(key, entries);
-          changedConfigs.add(key);
+          if (v.resourceType === ConfigResourceType.TOPIC) changedTopicConfigs.add(v.resourceName);
           break;
         }
         case 'featureLevel': {
@@ -211,7 +209,7 @@ export class MetadataImage {
         createdTopics: [...created.keys()].map(latest).filter((t): t is TopicImage => t !== undefined),
         deletedTopics: [...deleted.values()],
         changedTopics: [...changed].map(latest).filter((t): t is TopicImage => t !== undefined),
-        changedConfigs,
+        changedTopicConfigs,
       },
     };
   }

@@ -4,10 +4,10 @@
  * Kafka frames it in `__cluster_metadata`: the value of a log record holding an unsigned-varint
  * frame version (1), the record's api key, its version, then the record's bytes.
  */
-import { decodeMessage, encodeMessage } from '../protocol/message.js';
+import { decodeMessage } from '../protocol/message.js';
 import type { MessageCodec } from '../protocol/primitives/codec.js';
 import { Reader } from '../protocol/primitives/reader.js';
-import { uvarintSize } from '../protocol/primitives/writer.js';
+import { uvarintSize, Writer } from '../protocol/primitives/writer.js';
 import { ConfigRecord } from '../protocol/generated/metadata-records/ConfigRecord.js';
 import { FeatureLevelRecord } from '../protocol/generated/metadata-records/FeatureLevelRecord.js';
 import { NoOpRecord } from '../protocol/generated/metadata-records/NoOpRecord.js';
@@ -50,21 +50,19 @@ const FRAME_VERSION = 1;
 /** Kafka's framing of a metadata record (ApiMessageAndVersion) as a log record value. */
 export function encodeMetadataRecord(record: MetadataRecord): Buffer {
   const codec = CODECS[record.type] as MessageCodec<MetadataRecord['value']>;
-  const body = encodeMessage(codec, record.value, codec.maxVersion);
   const apiKey = codec.apiKey!;
-  const header = Buffer.allocUnsafe(
-    uvarintSize(FRAME_VERSION) + uvarintSize(apiKey) + uvarintSize(codec.maxVersion),
+  const version = codec.maxVersion;
+  const w = new Writer(
+    uvarintSize(FRAME_VERSION) +
+      uvarintSize(apiKey) +
+      uvarintSize(version) +
+      codec.size(record.value, version),
   );
-  let pos = 0;
-  for (const v of [FRAME_VERSION, apiKey, codec.maxVersion]) {
-    let x = v;
-    while (x >= 0x80) {
-      header[pos++] = (x & 0x7f) | 0x80;
-      x >>>= 7;
-    }
-    header[pos++] = x;
-  }
-  return Buffer.concat([header, body]);
+  w.uvarint(FRAME_VERSION);
+  w.uvarint(apiKey);
+  w.uvarint(version);
+  codec.write(w, record.value, version);
+  return w.finishBuffer();
 }
 
 /** Decodes a framed metadata record; a string says why it could not be. */

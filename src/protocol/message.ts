@@ -43,11 +43,6 @@ export function decodeMessage<T>(
   return { ok: true, value, end: r.pos };
 }
 
-/** Size in bytes of a message at a version. */
-export function messageSize<T>(codec: MessageCodec<T>, value: T, version: number): number {
-  return codec.size(value, version);
-}
-
 /**
  * Encodes a message as a list of buffers: large record sets stay the caller's buffers (no
  * copy). Throws EncodeError when the value cannot be written in `version` (a programmer error).

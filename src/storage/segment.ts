@@ -179,11 +179,6 @@ export class LogSegment {
     return { offsetIndex: this.offsetIndex!, timeIndex: this.timeIndex! };
   }
 
-  /** Index entries are in memory (the active segment, or one already used). */
-  get indexesLoaded(): boolean {
-    return this.offsetIndex !== null;
-  }
-
   isIndexFull(): boolean {
     return (this.offsetIndex?.isFull() ?? false) || (this.timeIndex?.isFull() ?? false);
   }
