@@ -4,6 +4,7 @@
  *
  *   node crash-child.js <dir> <pagecache|fsync> <seed>
  */
+import { systemClock } from '../../../src/runtime/clock.js';
 import { seededRng } from '../../../src/runtime/faulty-fs.js';
 import { nodeFileSystem } from '../../../src/runtime/fs.js';
 import { openPartitionLog } from '../../../src/storage/log-loader.js';
@@ -23,7 +24,7 @@ function report(line: string): void {
 
 const log = await openPartitionLog({
   fs: nodeFileSystem,
-  clock: { nowMs: () => Date.now() },
+  clock: systemClock,
   dir,
   topicPartition: { topic: 'crash', partition: 0 },
   config: crashConfig(mode),
