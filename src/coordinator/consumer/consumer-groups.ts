@@ -21,14 +21,7 @@ import type { Clock } from '../../runtime/clock.js';
 import { type Random, cryptoRandom } from '../../runtime/random.js';
 import type { CoordinatorRecord } from '../records.js';
 import type { TopicsView } from '../topics.js';
-import {
-  type TopicPartitions,
-  NO_PARTITIONS,
-  ownedIsSubset,
-  partitionsFrom,
-  partitionsToEntries,
-  samePartitions,
-} from './assignment.js';
+import { type TopicPartitions, NO_PARTITIONS, partitionsToEntries, samePartitions } from './assignment.js';
 import { type AssignmentMemberSpec, type PartitionAssignor, BUILTIN_ASSIGNORS } from './assignors.js';
 import {
   type ConsumerGroupMember,
@@ -42,7 +35,6 @@ import {
   computeSubscriptionMetadata,
   hasRegex,
   isReconciledTo,
-  memberStateFromValue,
   memberTopicIds,
   newMember,
   normalizeTopicNames,
@@ -66,6 +58,9 @@ import {
   targetAssignmentTombstone,
 } from './consumer-records.js';
 import { RECONCILE_FENCED, reconcile, sameAssignmentState } from './current-assignment.js';
+import { GroupError, checkMemberEpoch, errorResponse, validateHeartbeat } from './heartbeat-validation.js';
+import { MemberTimers } from './member-timers.js';
+import { replayRecord } from './replay.js';
 
 export interface ConsumerGroupsHost {
   readonly clock: Clock;
@@ -106,95 +101,13 @@ const KAFKA_ASSIGNOR_CLASSES: Record<string, string> = {
 const GROUP_AUTHORIZED_OPERATIONS_ALL = (1 << 3) | (1 << 6) | (1 << 8) | (1 << 10) | (1 << 11);
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-/** The version from which clients generate their member id (KIP-1082). */
-const CONSUMER_GENERATED_MEMBER_ID_REQUIRED_VERSION = 1;
-
 /**
  * How long computed subscription metadata stays fresh. Kafka 4.0 refreshes only on request
  * (Integer.MAX_VALUE): topic changes arrive through onTopicsChanged.
  */
 const METADATA_REFRESH_INTERVAL_MS = 2_147_483_647;
 
-/** An operating error answered to the client: the error code and Kafka's message. */
-class GroupError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function invalidRequest(message: string): GroupError {
-  return new GroupError(ErrorCode.INVALID_REQUEST, message);
-}
-
-function isEmptyString(s: string | null): boolean {
-  return s !== null && s.trim() === '';
-}
-
-function errorResponse(e: GroupError): ConsumerGroupHeartbeatResponse {
-  return {
-    throttleTimeMs: 0,
-    errorCode: e.code,
-    errorMessage: e.message,
-    memberId: null,
-    memberEpoch: 0,
-    heartbeatIntervalMs: 0,
-    assignment: null,
-  };
-}
-
 type HeartbeatResult = { records: CoordinatorRecord[]; response: ConsumerGroupHeartbeatResponse };
-
-/** Per-member timers of one kind, cancellable by member, by group or all at once. */
-class MemberTimers {
-  private readonly byGroup = new Map<string, Map<string, () => void>>();
-
-  constructor(private readonly clock: Clock) {}
-
-  schedule(groupId: string, memberId: string, delayMs: number, fn: () => void): void {
-    this.cancel(groupId, memberId);
-    let members = this.byGroup.get(groupId);
-    if (members === undefined) {
-      members = new Map();
-      this.byGroup.set(groupId, members);
-    }
-    const cancel = this.clock.schedule(delayMs, () => {
-      this.forget(groupId, memberId, cancel);
-      fn();
-    });
-    members.set(memberId, cancel);
-  }
-
-  cancel(groupId: string, memberId: string): void {
-    const members = this.byGroup.get(groupId);
-    const cancel = members?.get(memberId);
-    if (cancel === undefined) return;
-    cancel();
-    this.forget(groupId, memberId, cancel);
-  }
-
-  cancelGroup(groupId: string): void {
-    for (const cancel of this.byGroup.get(groupId)?.values() ?? []) cancel();
-    this.byGroup.delete(groupId);
-  }
-
-  cancelAll(): void {
-    for (const groupId of [...this.byGroup.keys()]) this.cancelGroup(groupId);
-  }
-
-  has(groupId: string, memberId: string): boolean {
-    return this.byGroup.get(groupId)?.has(memberId) ?? false;
-  }
-
-  private forget(groupId: string, memberId: string, cancel: () => void): void {
-    const members = this.byGroup.get(groupId);
-    if (members?.get(memberId) !== cancel) return;
-    members.delete(memberId);
-    if (members.size === 0) this.byGroup.delete(groupId);
-  }
-}
 
 export class ConsumerGroups {
   private readonly groups = new Map<string, ConsumerGroup>();
@@ -256,7 +169,7 @@ export class ConsumerGroups {
     client: { clientId: string; clientHost: string },
   ): HeartbeatResult {
     try {
-      this.validate(req, apiVersion);
+      validateHeartbeat(req, apiVersion, this.assignorNames);
       if (
         req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH ||
         req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH
@@ -267,41 +180,6 @@ export class ConsumerGroups {
     } catch (e) {
       if (e instanceof GroupError) return { records: [], response: errorResponse(e) };
       throw e;
-    }
-  }
-
-  private validate(req: ConsumerGroupHeartbeatRequest, apiVersion: number): void {
-    if (
-      apiVersion >= CONSUMER_GENERATED_MEMBER_ID_REQUIRED_VERSION ||
-      req.memberEpoch > 0 ||
-      req.memberEpoch === LEAVE_GROUP_MEMBER_EPOCH
-    ) {
-      if (isEmptyString(req.memberId)) throw invalidRequest("MemberId can't be empty.");
-    }
-    if (isEmptyString(req.groupId)) throw invalidRequest("GroupId can't be empty.");
-    if (isEmptyString(req.instanceId)) throw invalidRequest("InstanceId can't be empty.");
-    if (isEmptyString(req.rackId)) throw invalidRequest("RackId can't be empty.");
-    if (req.memberEpoch === 0) {
-      if (req.rebalanceTimeoutMs === -1)
-        throw invalidRequest('RebalanceTimeoutMs must be provided in first request.');
-      if (req.topicPartitions === null || req.topicPartitions.length > 0) {
-        throw invalidRequest('TopicPartitions must be empty when (re-)joining.');
-      }
-      if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) {
-        throw invalidRequest(
-          'Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.',
-        );
-      }
-    } else if (req.memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-      if (req.instanceId === null) throw invalidRequest("InstanceId can't be null.");
-    } else if (req.memberEpoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-      throw invalidRequest('MemberEpoch is invalid.');
-    }
-    if (req.serverAssignor !== null && !this.assignors.has(req.serverAssignor)) {
-      throw new GroupError(
-        ErrorCode.UNSUPPORTED_ASSIGNOR,
-        `ServerAssignor ${req.serverAssignor} is not supported. Supported assignors: ${this.assignorNames.join(', ')}.`,
-      );
     }
   }
 
@@ -508,7 +386,7 @@ export class ConsumerGroups {
       }
       m = newMember(memberId);
     }
-    this.checkMemberEpoch(m, memberEpoch, owned);
+    checkMemberEpoch(m, memberEpoch, owned);
     return m;
   }
 
@@ -559,36 +437,8 @@ export class ConsumerGroups {
         `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`,
       );
     }
-    this.checkMemberEpoch(existing, memberEpoch, owned);
+    checkMemberEpoch(existing, memberEpoch, owned);
     return { member: existing, replacedMemberId: undefined };
-  }
-
-  /**
-   * The epoch a member sends must be the one the coordinator knows, or the previous one when the
-   * member owns no more than its current assignment (the response with the new epoch was lost).
-   * Epoch 0 is a rejoin and always accepted (KAFKA-19233).
-   */
-  private checkMemberEpoch(
-    m: ConsumerGroupMember,
-    received: number,
-    owned: ConsumerGroupHeartbeatRequest.TopicPartitions[] | null,
-  ): void {
-    if (received === 0) return;
-    if (received > m.memberEpoch) {
-      throw new GroupError(
-        ErrorCode.FENCED_MEMBER_EPOCH,
-        `The consumer group member has a greater member epoch (${received}) than the one known by the group coordinator (${m.memberEpoch}). The member must abandon all its partitions and rejoin.`,
-      );
-    }
-    if (
-      received < m.memberEpoch &&
-      (received !== m.previousMemberEpoch || !ownedIsSubset(owned, m.assignedPartitions))
-    ) {
-      throw new GroupError(
-        ErrorCode.FENCED_MEMBER_EPOCH,
-        `The consumer group member has a smaller member epoch (${received}) than the one known by the group coordinator (${m.memberEpoch}). The member must abandon all its partitions and rejoin.`,
-      );
-    }
   }
 
   /** Runs the preferred assignor and records the members whose target changed, then the new assignment epoch. */
@@ -736,121 +586,11 @@ export class ConsumerGroups {
 
   /** Applies one consumer group record (from a heartbeat, a timer, or the log at load). */
   replay(record: CoordinatorRecord): void {
-    switch (record.type) {
-      case 'consumerGroupMetadata': {
-        const { groupId } = record.key;
-        if (record.value !== null) {
-          this.getOrCreate(groupId).groupEpoch = record.value.epoch;
-        } else if (this.groups.delete(groupId)) {
-          this.sessionTimers.cancelGroup(groupId);
-          this.rebalanceTimers.cancelGroup(groupId);
-        }
-        return;
-      }
-      case 'consumerGroupPartitionMetadata': {
-        const { groupId } = record.key;
-        if (record.value !== null) {
-          const metadata = new Map<string, { topicId: string; topicName: string; numPartitions: number }>();
-          for (const t of record.value.topics) {
-            metadata.set(t.topicName, {
-              topicId: t.topicId,
-              topicName: t.topicName,
-              numPartitions: t.numPartitions,
-            });
-          }
-          this.getOrCreate(groupId).subscriptionMetadata = metadata;
-        } else {
-          const g = this.groups.get(groupId);
-          if (g !== undefined) g.subscriptionMetadata = new Map();
-        }
-        return;
-      }
-      case 'consumerGroupMemberMetadata': {
-        const { groupId, memberId } = record.key;
-        const v = record.value;
-        if (v !== null) {
-          const g = this.getOrCreate(groupId);
-          const old = g.members.get(memberId) ?? newMember(memberId);
-          g.updateMember({
-            ...old,
-            instanceId: v.instanceId,
-            rackId: v.rackId,
-            clientId: v.clientId,
-            clientHost: v.clientHost,
-            subscribedTopicNames: normalizeTopicNames(v.subscribedTopicNames),
-            subscribedTopicRegex: v.subscribedTopicRegex,
-            rebalanceTimeoutMs: v.rebalanceTimeoutMs,
-            serverAssignor: v.serverAssignor,
-            classicMemberMetadata: v.classicMemberMetadata,
-          });
-        } else {
-          this.groups.get(groupId)?.removeMember(memberId);
-        }
-        return;
-      }
-      case 'consumerGroupTargetAssignmentMember': {
-        const { groupId, memberId } = record.key;
-        if (record.value !== null) {
-          this.getOrCreate(groupId).targetAssignment.set(
-            memberId,
-            partitionsFrom(record.value.topicPartitions),
-          );
-        } else {
-          this.groups.get(groupId)?.targetAssignment.delete(memberId);
-        }
-        return;
-      }
-      case 'consumerGroupTargetAssignmentMetadata': {
-        const { groupId } = record.key;
-        if (record.value !== null) {
-          this.getOrCreate(groupId).assignmentEpoch = record.value.assignmentEpoch;
-        } else {
-          const g = this.groups.get(groupId);
-          if (g !== undefined) g.assignmentEpoch = -1;
-        }
-        return;
-      }
-      case 'consumerGroupCurrentMemberAssignment': {
-        const { groupId, memberId } = record.key;
-        const v = record.value;
-        if (v !== null) {
-          const g = this.getOrCreate(groupId);
-          const old = g.members.get(memberId) ?? newMember(memberId);
-          g.updateMember({
-            ...old,
-            memberEpoch: v.memberEpoch,
-            previousMemberEpoch: v.previousMemberEpoch,
-            state: memberStateFromValue(v.state),
-            assignedPartitions: partitionsFrom(v.assignedPartitions),
-            partitionsPendingRevocation: partitionsFrom(v.partitionsPendingRevocation),
-          });
-        } else {
-          const g = this.groups.get(groupId);
-          const old = g?.members.get(memberId);
-          if (g !== undefined && old !== undefined) {
-            g.updateMember({
-              ...old,
-              memberEpoch: LEAVE_GROUP_MEMBER_EPOCH,
-              previousMemberEpoch: LEAVE_GROUP_MEMBER_EPOCH,
-              assignedPartitions: NO_PARTITIONS,
-              partitionsPendingRevocation: NO_PARTITIONS,
-            });
-          }
-        }
-        return;
-      }
-      default:
-        return;
+    const deleted = replayRecord(this.groups, record);
+    if (deleted !== undefined) {
+      this.sessionTimers.cancelGroup(deleted);
+      this.rebalanceTimers.cancelGroup(deleted);
     }
-  }
-
-  private getOrCreate(groupId: string): ConsumerGroup {
-    let g = this.groups.get(groupId);
-    if (g === undefined) {
-      g = new ConsumerGroup(groupId);
-      this.groups.set(groupId, g);
-    }
-    return g;
   }
 
   // ---------------------------------------------------------------------------------------------

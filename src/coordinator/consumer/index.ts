@@ -4,11 +4,12 @@
  * owns one ConsumerGroups; it routes requests to it, writes the records it returns (after
  * replaying them), and replays the partition's ConsumerGroup* records into it at load.
  *
- * - consumer-groups.ts   the per-shard manager: heartbeat, leave, fencing, timers, replay, describe.
- * - consumer-group.ts    one group's state (members, target assignment, epochs, subscription metadata).
- * - current-assignment.ts  member reconciliation: revoke first, then assign what others released.
- * - assignors.ts         the `uniform` and `range` server assignors.
- * - consumer-records.ts  the ConsumerGroup* record builders.
+ * - consumer-groups.ts       the per-shard manager: heartbeat, leave, fencing, timers, describe.
+ * - consumer-group.ts        one group's state (members, target assignment, epochs, subscription metadata).
+ * - current-assignment.ts    member reconciliation: revoke first, then assign what others released.
+ * - assignors.ts             the `uniform` and `range` server assignors.
+ * - consumer-records.ts      the ConsumerGroup* record builders; replay.ts applies them.
+ * - heartbeat-validation.ts  request checks and member epoch rules; member-timers.ts the timers.
  *
  * Behaviour follows Kafka 4.0's GroupMetadataManager, with these deliberate differences:
  * - A member may rejoin with epoch 0 under the member id it already has (KAFKA-19233, later Kafka):
