@@ -356,6 +356,55 @@ void describe('ConsumerGroups: joining and rebalancing', () => {
     assert.deepEqual(consumers.map((c) => c.ownedCount()).sort(), [6, 6]);
   });
 
+  void test('a member changing its subscription triggers a new assignment', () => {
+    const shard = new Shard();
+    const t = shard.topics.set('t', 2);
+    const u = shard.topics.set('u', 2);
+    const a = new Consumer(shard, ['t']);
+    const b = new Consumer(shard, ['t']);
+    settle(shard, [a, b]);
+    const epoch = shard.groups.group(GROUP)?.groupEpoch ?? 0;
+    const resp = a.heartbeat({ subscribedTopicNames: ['t', 'u'] });
+    assert.equal(resp.errorCode, ErrorCode.NONE);
+    assert.equal(shard.groups.group(GROUP)?.groupEpoch, epoch + 1);
+    settle(shard, [a, b]);
+    assert.equal(a.ownedCount() + b.ownedCount(), 4);
+    assert.ok(
+      a.owned.some((e) => e.topicId === u.topicId),
+      'a reads u',
+    );
+    assert.ok(
+      b.owned.every((e) => e.topicId === t.topicId),
+      'b reads only t',
+    );
+  });
+
+  void test('a member in a state this version does not know must rejoin without partitions', () => {
+    const shard = new Shard();
+    const t = shard.topics.set('t', 2);
+    const a = new Consumer(shard, ['t']);
+    settle(shard, [a]);
+    const m = shard.groups.group(GROUP)?.members.get(a.memberId);
+    assert.ok(m !== undefined, 'a is a member');
+    shard.apply([
+      {
+        type: 'consumerGroupCurrentMemberAssignment',
+        key: { groupId: GROUP, memberId: a.memberId },
+        value: {
+          memberEpoch: m.memberEpoch,
+          previousMemberEpoch: m.previousMemberEpoch,
+          state: 9,
+          assignedPartitions: [{ topicId: t.topicId, partitions: [0, 1] }],
+          partitionsPendingRevocation: [],
+        },
+      },
+    ]);
+    assert.equal(shard.groups.group(GROUP)?.members.get(a.memberId)?.state, MemberState.UNKNOWN);
+    assert.equal(a.heartbeat({ topicPartitions: a.owned }).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    settle(shard, [a]);
+    assert.equal(a.ownedCount(), 2);
+  });
+
   void test('the range assignor when members ask for it', () => {
     const shard = new Shard();
     const t = shard.topics.set('t', 4);
