@@ -18,6 +18,7 @@ import { LogCleaner } from '../storage/cleaner.js';
 import { LogManager, type Compactor } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
 import { makeFrameHandler } from './dispatch.js';
+import { FetchSessionCache } from './fetch-session-cache.js';
 import { HANDLERS } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
 import { DEFAULT_NETWORK_LIMITS, NetworkServer } from './network/server.js';
@@ -38,6 +39,7 @@ export class Broker implements BrokerServices {
   readonly config: BrokerConfig;
   readonly nodeId: number;
   readonly clock: Clock;
+  readonly fetchSessions: FetchSessionCache;
   readonly handlers: readonly Handler[] = HANDLERS;
   readonly ready: Promise<void>;
   private markReady!: () => void;
@@ -60,6 +62,11 @@ export class Broker implements BrokerServices {
     this.fs = o.fs ?? nodeFileSystem;
     this.clock = o.clock ?? systemClock;
     this.random = o.random ?? cryptoRandom;
+    this.fetchSessions = new FetchSessionCache({
+      maxEntries: o.config.maxIncrementalFetchSessionCacheSlots,
+      clock: this.clock,
+      random: this.random,
+    });
     this.logLine = o.log ?? ((m) => console.log(m));
     this.ready = new Promise<void>((r) => (this.markReady = r));
     const c = o.config;

@@ -419,6 +419,15 @@ const BROKER_ONLY: readonly BrokerConfigDefinition[] = [
     doc: 'Accepted for compatibility, no effect: requests are handled on the Node event loop.',
     effect: 'none',
   },
+  // Fetch
+  {
+    name: 'max.incremental.fetch.session.cache.slots',
+    type: 'int',
+    default: '1000',
+    validator: atLeast(0),
+    doc: 'Incremental fetch sessions (KIP-227) kept at once; past it new sessions evict idle or smaller ones, or the fetch stays sessionless.',
+    effect: 'applied',
+  },
   // Logs (broker-level; the topic defaults come from log-config below)
   {
     name: 'log.dirs',
@@ -706,6 +715,8 @@ export interface BrokerConfig {
   readonly numNetworkThreads: number;
   /** No effect (see header). */
   readonly numIoThreads: number;
+  /** max.incremental.fetch.session.cache.slots */
+  readonly maxIncrementalFetchSessionCacheSlots: number;
   readonly groupInitialRebalanceDelayMs: number;
   readonly offsetsTopicNumPartitions: number;
   readonly offsetsTopicReplicationFactor: number;
@@ -1302,6 +1313,7 @@ export function loadBrokerConfig(
     queuedMaxRequests: num('queued.max.requests'),
     numNetworkThreads: num('num.network.threads'),
     numIoThreads: num('num.io.threads'),
+    maxIncrementalFetchSessionCacheSlots: num('max.incremental.fetch.session.cache.slots'),
     groupInitialRebalanceDelayMs: num('group.initial.rebalance.delay.ms'),
     offsetsTopicNumPartitions: num('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),

@@ -4,6 +4,7 @@ import type { MetadataImage } from '../metadata/image.js';
 import type { Clock } from '../runtime/clock.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
+import type { FetchSessionCache } from './fetch-session-cache.js';
 import type { Handler } from './handlers/types.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -19,6 +20,8 @@ export interface BrokerServices {
   readonly replicaManager: ReplicaManager;
   readonly logManager: LogManager;
   readonly clock: Clock;
+  /** Incremental fetch sessions (KIP-227), shared by every connection. */
+  readonly fetchSessions: FetchSessionCache;
   /** Every handler this broker serves (ApiVersions lists them). */
   readonly handlers: readonly Handler[];
   /** Where clients reach this broker: the first advertised listener with its bound port. */

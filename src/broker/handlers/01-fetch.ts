@@ -1,20 +1,39 @@
 /**
- * Fetch (key 1), versions 4-17.
+ * Fetch (key 1), versions 4-17, with incremental fetch sessions (KIP-227) from v7.
  *
  * Records are read from the log as wire bytes and sent by reference. A fetch that finds fewer
  * than `minBytes` waits in the purgatory until appends to its partitions bring enough bytes or
  * `maxWaitMs` passes — woken by the append, never by polling. `maxBytes` bounds the response and
  * `partitionMaxBytes` each partition; the first batch found is returned whole even when larger,
  * so a consumer always makes progress (KIP-74). Topic ids from v13.
- * Deviation: fetch sessions (KIP-227) are not kept: every answer is a full, sessionless one
- * (sessionId 0), which clients accept; an incremental request (sessionId ≠ 0) gets
- * FETCH_SESSION_ID_NOT_FOUND and the client starts over with a full fetch.
- * Versions 0-3 (message formats 0/1 only) are not served.
+ *
+ * Sessions (see fetch-session-cache.ts for the rules): sessionEpoch -1 is a sessionless full
+ * fetch, 0 opens a session (the response carries its id, or 0 when the cache is full), n > 0
+ * continues one — the request lists only added or changed partitions and `forgottenTopicsData`,
+ * the broker fetches every partition of the session and answers only those that changed. The
+ * session is decided before the fetch waits and its epoch advanced then, so a long-polling
+ * incremental fetch waits on all the session's partitions. Versions 4-6 carry no session fields:
+ * always sessionless.
+ *
+ * A partition whose topic (id) is unknown is answered with its error without keeping the others
+ * from waiting for `minBytes` (as Kafka: only read errors answer at once); it stays in a session,
+ * answered every time, until forgotten.
+ * Deviations: the response groups a topic's partitions together even when the request
+ * interleaved topics; a fenced or unknown leader epoch answers with the partition's offsets
+ * rather than -1. Versions 0-3 (message formats 0/1 only) are not served.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { FetchRequest } from '../../protocol/generated/message/FetchRequest.js';
 import { FetchResponse } from '../../protocol/generated/message/FetchResponse.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
+import {
+  INVALID_SESSION_ID,
+  type FetchContext,
+  type ForgottenPartition,
+  type PartitionRequest,
+  type PartitionSent,
+} from '../fetch-session-cache.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
 import { defineHandler, type RequestContext } from './types.js';
 
@@ -27,8 +46,10 @@ interface Wanted {
   topicId: string;
   partition: number;
   target: Partition | undefined;
-  /** An error decided before reading (unknown topic id, fenced epoch). */
-  error: number;
+  /** An error decided before reading: unknown topic, topic id or partition. */
+  unknown: number;
+  /** A fenced or unknown leader epoch: answered at once, as a read error. */
+  fenced: number;
   fetchOffset: number;
   partitionMaxBytes: number;
 }
@@ -51,50 +72,94 @@ function partitionData(
   };
 }
 
-function resolveWanted(ctx: RequestContext, req: FetchRequest): Wanted[] {
-  const image = ctx.broker.image();
-  const out: Wanted[] = [];
+/** The request's partitions in the session cache's terms (names before v13, ids from v13). */
+function requestedPartitions(req: FetchRequest, usesTopicIds: boolean): PartitionRequest[] {
+  const out: PartitionRequest[] = [];
   for (const t of req.topics) {
-    const byId = ctx.apiVersion >= 13;
-    const topic = byId ? image.topicsById.get(t.topicId) : image.topicsByName.get(t.topic);
     for (const p of t.partitions) {
-      const target =
-        topic === undefined ? undefined : ctx.broker.replicaManager.getPartition(topic.name, p.partition);
-      let error: number = ErrorCode.NONE;
-      if (topic === undefined)
-        error = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      else if (target === undefined) error = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      else if (p.currentLeaderEpoch >= 0 && p.currentLeaderEpoch !== target.leaderEpoch) {
-        error =
-          p.currentLeaderEpoch > target.leaderEpoch
-            ? ErrorCode.UNKNOWN_LEADER_EPOCH
-            : ErrorCode.FENCED_LEADER_EPOCH;
-      }
       out.push({
-        topic: topic?.name ?? t.topic,
-        topicId: topic?.topicId ?? t.topicId,
+        topic: usesTopicIds ? '' : t.topic,
+        topicId: usesTopicIds ? t.topicId : ZERO_UUID,
         partition: p.partition,
-        target,
-        error,
         fetchOffset: Number(p.fetchOffset),
+        fetcherLogStartOffset: Number(p.logStartOffset),
         partitionMaxBytes: p.partitionMaxBytes,
+        currentLeaderEpoch: p.currentLeaderEpoch,
       });
     }
   }
   return out;
 }
 
-/** Reads every wanted partition once; returns the answers and how many record bytes they hold. */
+function forgottenPartitions(req: FetchRequest, usesTopicIds: boolean): ForgottenPartition[] {
+  const out: ForgottenPartition[] = [];
+  for (const t of req.forgottenTopicsData) {
+    for (const partition of t.partitions) {
+      out.push({
+        topic: usesTopicIds ? '' : t.topic,
+        topicId: usesTopicIds ? t.topicId : ZERO_UUID,
+        partition,
+      });
+    }
+  }
+  return out;
+}
+
+/** Finds each partition's topic in the current metadata and its hosted log. */
+function resolveWanted(
+  ctx: RequestContext,
+  partitions: readonly PartitionRequest[],
+  byId: boolean,
+): Wanted[] {
+  const image = ctx.broker.image();
+  return partitions.map((r) => {
+    const topic = byId ? image.topicsById.get(r.topicId) : image.topicsByName.get(r.topic);
+    const target =
+      topic === undefined ? undefined : ctx.broker.replicaManager.getPartition(topic.name, r.partition);
+    let unknown: number = ErrorCode.NONE;
+    let fenced: number = ErrorCode.NONE;
+    if (topic === undefined)
+      unknown = byId ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    else if (target === undefined) unknown = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    else if (r.currentLeaderEpoch >= 0 && r.currentLeaderEpoch !== target.leaderEpoch) {
+      fenced =
+        r.currentLeaderEpoch > target.leaderEpoch
+          ? ErrorCode.UNKNOWN_LEADER_EPOCH
+          : ErrorCode.FENCED_LEADER_EPOCH;
+    }
+    return {
+      topic: topic?.name ?? r.topic,
+      topicId: topic?.topicId ?? r.topicId,
+      partition: r.partition,
+      target,
+      unknown,
+      fenced,
+      fetchOffset: r.fetchOffset,
+      partitionMaxBytes: r.partitionMaxBytes,
+    };
+  });
+}
+
+/**
+ * Reads every wanted partition once; returns the answers, how many record bytes they hold and
+ * whether a read failed (which answers the fetch at once).
+ */
 async function readAll(
-  wanted: Wanted[],
+  wanted: readonly Wanted[],
   maxBytes: number,
-): Promise<{ data: FetchResponse.PartitionData[]; bytes: number }> {
+): Promise<{ data: FetchResponse.PartitionData[]; bytes: number; readError: boolean }> {
   const data: FetchResponse.PartitionData[] = [];
   let bytes = 0;
+  let readError = false;
   for (const w of wanted) {
     const p = w.target;
-    if (w.error !== ErrorCode.NONE || p === undefined) {
-      data.push(partitionData(w.partition, w.error, p));
+    if (w.unknown !== ErrorCode.NONE || p === undefined) {
+      data.push(partitionData(w.partition, w.unknown, undefined));
+      continue;
+    }
+    if (w.fenced !== ErrorCode.NONE) {
+      readError = true;
+      data.push(partitionData(w.partition, w.fenced, p));
       continue;
     }
     const limit = Math.min(w.partitionMaxBytes, maxBytes - bytes);
@@ -109,10 +174,42 @@ async function readAll(
       bytes += records.length;
       data.push({ ...partitionData(w.partition, ErrorCode.NONE, p), records });
     } catch (e) {
+      readError = true;
       data.push(partitionData(w.partition, errorCodeOf(e).errorCode, p));
     }
   }
-  return { data, bytes };
+  return { data, bytes, readError };
+}
+
+function sentOf(d: FetchResponse.PartitionData): PartitionSent {
+  return {
+    errorCode: d.errorCode,
+    highWatermark: Number(d.highWatermark),
+    lastStableOffset: Number(d.lastStableOffset),
+    logStartOffset: Number(d.logStartOffset),
+    preferredReadReplica: d.preferredReadReplica,
+    recordBytes: d.records?.length ?? 0,
+  };
+}
+
+/** The answers grouped by topic, in first-seen order; `keep[i]` false leaves answer i out. */
+function byTopic(
+  wanted: readonly Wanted[],
+  data: readonly FetchResponse.PartitionData[],
+  keep: readonly boolean[] | null,
+): FetchResponse.FetchableTopicResponse[] {
+  const topics = new Map<string, FetchResponse.FetchableTopicResponse>();
+  wanted.forEach((w, i) => {
+    if (keep !== null && keep[i] !== true) return;
+    const key = `${w.topicId}/${w.topic}`;
+    let t = topics.get(key);
+    if (t === undefined) {
+      t = { topic: w.topic, topicId: w.topicId, partitions: [], unknownTaggedFields: undefined };
+      topics.set(key, t);
+    }
+    t.partitions.push(data[i]!);
+  });
+  return [...topics.values()];
 }
 
 export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
@@ -120,15 +217,30 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
   minVersion: 4,
   maxVersion: 17,
   async handle(ctx, req) {
-    if (req.sessionId !== 0 && req.sessionEpoch !== -1) {
-      return { ...FetchResponse.create(), errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0 };
+    const usesTopicIds = ctx.apiVersion >= 13;
+    const sessions = ctx.broker.fetchSessions;
+    const replicaId = ctx.apiVersion >= 15 ? req.replicaState.replicaId : req.replicaId;
+    const privileged = replicaId >= 0;
+    const context: FetchContext = sessions.newContext({
+      sessionId: req.sessionId,
+      sessionEpoch: req.sessionEpoch,
+      usesTopicIds,
+      privileged,
+      partitions: requestedPartitions(req, usesTopicIds),
+      forgotten: forgottenPartitions(req, usesTopicIds),
+    });
+    if (context.kind === 'error') {
+      return { ...FetchResponse.create(), errorCode: context.errorCode, sessionId: INVALID_SESSION_ID };
     }
-    const wanted = resolveWanted(ctx, req);
+    // Resolved on every fetch: a topic id unknown when its partition joined a session may be known now.
+    const wanted = resolveWanted(ctx, context.partitions, usesTopicIds);
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
     let result = await readAll(wanted, maxBytes);
-    const anyError = result.data.some((d) => d.errorCode !== ErrorCode.NONE);
-    if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !anyError) {
-      const partitions = wanted.map((w) => w.target).filter((p): p is Partition => p !== undefined);
+    if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !result.readError) {
+      const partitions = wanted
+        .filter((w) => w.unknown === ErrorCode.NONE)
+        .map((w) => w.target)
+        .filter((p): p is Partition => p !== undefined);
       await ctx.broker.replicaManager.waitForData(
         partitions,
         req.minBytes - result.bytes,
@@ -136,16 +248,38 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
       );
       result = await readAll(wanted, maxBytes);
     }
-    const byTopic = new Map<string, FetchResponse.FetchableTopicResponse>();
-    wanted.forEach((w, i) => {
-      const key = `${w.topicId}/${w.topic}`;
-      let t = byTopic.get(key);
-      if (t === undefined) {
-        t = { topic: w.topic, topicId: w.topicId, partitions: [], unknownTaggedFields: undefined };
-        byTopic.set(key, t);
+    const { data } = result;
+    switch (context.kind) {
+      case 'sessionless':
+        return {
+          ...FetchResponse.create(),
+          sessionId: INVALID_SESSION_ID,
+          responses: byTopic(wanted, data, null),
+        };
+      case 'full': {
+        const sessionId = sessions.maybeCreateSession(
+          privileged,
+          usesTopicIds,
+          context.partitions,
+          data.map(sentOf),
+        );
+        return { ...FetchResponse.create(), sessionId, responses: byTopic(wanted, data, null) };
       }
-      t.partitions.push(result.data[i]!);
-    });
-    return { ...FetchResponse.create(), sessionId: 0, responses: [...byTopic.values()] };
+      case 'incremental': {
+        const keep = sessions.selectChanged(context, data.map(sentOf));
+        if (keep === null) {
+          return {
+            ...FetchResponse.create(),
+            errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH,
+            sessionId: context.session.id,
+          };
+        }
+        return {
+          ...FetchResponse.create(),
+          sessionId: context.session.id,
+          responses: byTopic(wanted, data, keep),
+        };
+      }
+    }
   },
 });
