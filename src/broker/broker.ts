@@ -7,7 +7,12 @@
  * that arrive earlier wait). Stop: stop accepting, let in-flight requests finish, close the
  * metadata log and the logs (flushed, checkpoints and clean-shutdown marker written).
  */
+import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { topicsViewOf, syncCoordinatorShards } from './group-coordination.js';
+import { consumerGroupsFactory } from './consumer-groups-factory.js';
 import { Controller } from '../metadata/controller.js';
+import { apis } from '../protocol/generated/api-keys.js';
+import type { MetadataDelta } from '../metadata/image.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { LocalMetadataLog, METADATA_TOPIC } from '../metadata/metadata-log.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
@@ -27,6 +32,11 @@ import type { BrokerServices } from './services.js';
 import { lockDirs } from './dir-lock.js';
 import { readOrCreateMetaProperties } from './meta-properties.js';
 
+const CONSUMER_PROTOCOL_APIS = new Set<number>([
+  apis.ConsumerGroupHeartbeat.apiKey,
+  apis.ConsumerGroupDescribe.apiKey,
+]);
+
 export interface BrokerStartOptions {
   config: BrokerConfig;
   fs?: FileSystem;
@@ -40,7 +50,7 @@ export class Broker implements BrokerServices {
   readonly nodeId: number;
   readonly clock: Clock;
   readonly fetchSessions: FetchSessionCache;
-  readonly handlers: readonly Handler[] = HANDLERS;
+  readonly handlers: readonly Handler[];
   readonly ready: Promise<void>;
   private markReady!: () => void;
   private readonly fs: FileSystem;
@@ -52,6 +62,7 @@ export class Broker implements BrokerServices {
   private controllerValue: Controller | null = null;
   private logManagerValue: LogManager | null = null;
   private replicaManagerValue: ReplicaManager | null = null;
+  private groupCoordinatorValue: GroupCoordinator | null = null;
   private metadataLog: LocalMetadataLog | null = null;
   private stopping: Promise<void> | null = null;
   private releaseLocks: (() => void) | null = null;
@@ -59,6 +70,10 @@ export class Broker implements BrokerServices {
   private constructor(o: BrokerStartOptions) {
     this.config = o.config;
     this.nodeId = o.config.nodeId;
+    // Without "consumer" in group.coordinator.rebalance.protocols the KIP-848 APIs are not served (nor advertised).
+    this.handlers = o.config.groupCoordinatorRebalanceProtocols.includes('consumer')
+      ? HANDLERS
+      : HANDLERS.filter((h) => !CONSUMER_PROTOCOL_APIS.has(h.api.apiKey));
     this.fs = o.fs ?? nodeFileSystem;
     this.clock = o.clock ?? systemClock;
     this.random = o.random ?? cryptoRandom;
@@ -138,6 +153,22 @@ export class Broker implements BrokerServices {
     });
     const replicaManager = new ReplicaManager(this.logManagerValue, c.nodeId, this.logLine);
     this.replicaManagerValue = replicaManager;
+    this.groupCoordinatorValue = new GroupCoordinator({
+      clock: this.clock,
+      random: this.random,
+      topics: () => topicsViewOf(() => this.image()),
+      consumerGroups: consumerGroupsFactory(c, this.random),
+      logLine: this.logLine,
+      config: {
+        minSessionTimeoutMs: c.groupMinSessionTimeoutMs,
+        maxSessionTimeoutMs: c.groupMaxSessionTimeoutMs,
+        initialRebalanceDelayMs: c.groupInitialRebalanceDelayMs,
+        maxSize: c.groupMaxSize,
+        offsetMetadataMaxBytes: c.offsetMetadataMaxBytes,
+        offsetsRetentionMs: c.offsetsRetentionMinutes * 60_000,
+        offsetsRetentionCheckIntervalMs: c.offsetsRetentionCheckIntervalMs,
+      },
+    });
     this.controllerValue = await Controller.start({
       log: this.metadataLog,
       random: this.random,
@@ -148,11 +179,16 @@ export class Broker implements BrokerServices {
       defaultNumPartitions: c.numPartitions,
       defaultReplicationFactor: c.defaultReplicationFactor,
       topicDefaults: c.logDefaults,
-      onCommit: (image, delta) => replicaManager.applyDelta(image, delta),
+      onCommit: async (image, delta) => {
+        await replicaManager.applyDelta(image, delta);
+        this.onMetadataCommitted(image, delta);
+      },
     });
     const image = this.controllerValue.image;
     for (const topic of image.topicsByName.keys()) this.logManagerValue.updateConfig(topic);
     await replicaManager.loadFromImage(image);
+    syncCoordinatorShards(this, image);
+    this.groupCoordinatorValue.start();
     this.logManagerValue.startBackgroundTasks();
     this.markReady();
     this.logLine(
@@ -204,6 +240,20 @@ export class Broker implements BrokerServices {
     return this.logManagerValue;
   }
 
+  /** Committed metadata reached the partitions: coordinator shards follow leadership and topic changes. */
+  private onMetadataCommitted(image: MetadataImage, delta: MetadataDelta): void {
+    if (this.groupCoordinatorValue === null) return;
+    syncCoordinatorShards(this, image);
+    if (delta.createdTopics.length + delta.deletedTopics.length + delta.changedTopics.length > 0) {
+      this.groupCoordinatorValue.onTopicsChanged(delta.deletedTopics.map((t) => t.name));
+    }
+  }
+
+  get groupCoordinator(): GroupCoordinator {
+    if (this.groupCoordinatorValue === null) throw new Error('broker not started');
+    return this.groupCoordinatorValue;
+  }
+
   get replicaManager(): ReplicaManager {
     if (this.replicaManagerValue === null) throw new Error('broker not started');
     return this.replicaManagerValue;
@@ -216,6 +266,8 @@ export class Broker implements BrokerServices {
   /** Stops accepting requests, answers those in flight, flushes and closes everything. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      // Requests waiting in a rebalance are answered (NOT_COORDINATOR) rather than held past the drain.
+      await this.groupCoordinatorValue?.close();
       await this.server.close();
       this.replicaManagerValue?.clear();
       await this.metadataLog?.close();

@@ -540,6 +540,104 @@ const BROKER_ONLY: readonly BrokerConfigDefinition[] = [
     doc: 'How long committed offsets of an empty group are kept.',
     effect: 'applied',
   },
+  {
+    name: 'offsets.topic.segment.bytes',
+    type: 'int',
+    default: String(100 * 1024 * 1024),
+    validator: atLeast(1),
+    doc: 'segment.bytes of __consumer_offsets, kept small so compaction and loading stay quick.',
+    effect: 'applied',
+  },
+  {
+    name: 'offsets.retention.check.interval.ms',
+    type: 'long',
+    default: '600000',
+    validator: atLeast(1),
+    doc: 'How often the coordinator looks for expired offsets and empty groups to delete.',
+    effect: 'applied',
+  },
+  {
+    name: 'offset.metadata.max.bytes',
+    type: 'int',
+    default: '4096',
+    validator: atLeast(0),
+    doc: 'Largest metadata string an offset commit may carry (OFFSET_METADATA_TOO_LARGE beyond).',
+    effect: 'applied',
+  },
+  {
+    name: 'group.min.session.timeout.ms',
+    type: 'int',
+    default: '6000',
+    validator: atLeast(0),
+    doc: 'Smallest session timeout a classic group member may ask for (INVALID_SESSION_TIMEOUT below).',
+    effect: 'applied',
+  },
+  {
+    name: 'group.max.session.timeout.ms',
+    type: 'int',
+    default: '1800000',
+    validator: atLeast(0),
+    doc: 'Largest session timeout a classic group member may ask for (INVALID_SESSION_TIMEOUT above).',
+    effect: 'applied',
+  },
+  {
+    name: 'group.max.size',
+    type: 'int',
+    default: String(2 ** 31 - 1),
+    validator: atLeast(1),
+    doc: 'Most members a classic group may have (GROUP_MAX_SIZE_REACHED beyond).',
+    effect: 'applied',
+  },
+  {
+    name: 'group.coordinator.rebalance.protocols',
+    type: 'list',
+    default: 'classic,consumer',
+    validator: { kind: 'list', values: ['classic', 'consumer'] },
+    doc: 'Group protocols served: classic (JoinGroup/SyncGroup) and consumer (KIP-848 ConsumerGroupHeartbeat).',
+    effect: 'applied',
+  },
+  {
+    name: 'group.consumer.session.timeout.ms',
+    type: 'int',
+    default: '45000',
+    validator: atLeast(1),
+    doc: 'Session timeout of consumer-protocol (KIP-848) members.',
+    effect: 'applied',
+  },
+  {
+    name: 'group.consumer.heartbeat.interval.ms',
+    type: 'int',
+    default: '5000',
+    validator: atLeast(1),
+    doc: 'Heartbeat interval the coordinator gives consumer-protocol (KIP-848) members.',
+    effect: 'applied',
+  },
+  {
+    name: 'group.consumer.max.size',
+    type: 'int',
+    default: String(2 ** 31 - 1),
+    validator: atLeast(1),
+    doc: 'Most members a consumer-protocol (KIP-848) group may have.',
+    effect: 'applied',
+  },
+  {
+    name: 'group.consumer.assignors',
+    type: 'list',
+    default: 'uniform,range',
+    kafkaDefault:
+      'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor',
+    validator: {
+      kind: 'list',
+      values: [
+        'uniform',
+        'range',
+        'org.apache.kafka.coordinator.group.assignor.UniformAssignor',
+        'org.apache.kafka.coordinator.group.assignor.RangeAssignor',
+      ],
+    },
+    doc: 'Server-side assignors of consumer-protocol groups, by name or Kafka class name; the first is the default.',
+    effect: 'applied',
+  },
   // Transaction coordinator
   {
     name: 'transaction.state.log.num.partitions',
@@ -721,6 +819,17 @@ export interface BrokerConfig {
   readonly offsetsTopicNumPartitions: number;
   readonly offsetsTopicReplicationFactor: number;
   readonly offsetsRetentionMinutes: number;
+  readonly offsetsTopicSegmentBytes: number;
+  readonly offsetsRetentionCheckIntervalMs: number;
+  readonly offsetMetadataMaxBytes: number;
+  readonly groupMinSessionTimeoutMs: number;
+  readonly groupMaxSessionTimeoutMs: number;
+  readonly groupMaxSize: number;
+  readonly groupCoordinatorRebalanceProtocols: readonly string[];
+  readonly groupConsumerSessionTimeoutMs: number;
+  readonly groupConsumerHeartbeatIntervalMs: number;
+  readonly groupConsumerMaxSize: number;
+  readonly groupConsumerAssignors: readonly string[];
   readonly transactionStateLogNumPartitions: number;
   readonly transactionStateLogReplicationFactor: number;
   readonly transactionStateLogMinIsr: number;
@@ -1318,6 +1427,17 @@ export function loadBrokerConfig(
     offsetsTopicNumPartitions: num('offsets.topic.num.partitions'),
     offsetsTopicReplicationFactor: num('offsets.topic.replication.factor'),
     offsetsRetentionMinutes: num('offsets.retention.minutes'),
+    offsetsTopicSegmentBytes: num('offsets.topic.segment.bytes'),
+    offsetsRetentionCheckIntervalMs: num('offsets.retention.check.interval.ms'),
+    offsetMetadataMaxBytes: num('offset.metadata.max.bytes'),
+    groupMinSessionTimeoutMs: num('group.min.session.timeout.ms'),
+    groupMaxSessionTimeoutMs: num('group.max.session.timeout.ms'),
+    groupMaxSize: num('group.max.size'),
+    groupCoordinatorRebalanceProtocols: list('group.coordinator.rebalance.protocols'),
+    groupConsumerSessionTimeoutMs: num('group.consumer.session.timeout.ms'),
+    groupConsumerHeartbeatIntervalMs: num('group.consumer.heartbeat.interval.ms'),
+    groupConsumerMaxSize: num('group.consumer.max.size'),
+    groupConsumerAssignors: list('group.consumer.assignors'),
     transactionStateLogNumPartitions: num('transaction.state.log.num.partitions'),
     transactionStateLogReplicationFactor: num('transaction.state.log.replication.factor'),
     transactionStateLogMinIsr: num('transaction.state.log.min.isr'),

@@ -1,4 +1,5 @@
 /** What handlers reach of the broker: its config, the metadata image, the controller, the partitions. */
+import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
 import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { Clock } from '../runtime/clock.js';
@@ -18,6 +19,8 @@ export interface BrokerServices {
   image(): MetadataImage;
   readonly controller: Controller;
   readonly replicaManager: ReplicaManager;
+  /** Consumer groups and committed offsets (the shards of `__consumer_offsets` this broker leads). */
+  readonly groupCoordinator: GroupCoordinator;
   readonly logManager: LogManager;
   readonly clock: Clock;
   /** Incremental fetch sessions (KIP-227), shared by every connection. */

@@ -12,7 +12,7 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { ConsumerGroupDescribeResponse } from '../protocol/generated/message/ConsumerGroupDescribeResponse.js';
 import type { ConsumerGroupHeartbeatRequest } from '../protocol/generated/message/ConsumerGroupHeartbeatRequest.js';
-import type { ConsumerGroupHeartbeatResponse } from '../protocol/generated/message/ConsumerGroupHeartbeatResponse.js';
+import { ConsumerGroupHeartbeatResponse } from '../protocol/generated/message/ConsumerGroupHeartbeatResponse.js';
 import type { DescribeGroupsResponse } from '../protocol/generated/message/DescribeGroupsResponse.js';
 import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
 import { decodeRecordBatch, encodeRecordBatch, newRecordBatch } from '../protocol/records/batch.js';
@@ -51,6 +51,7 @@ export interface ConsumerGroupsPart {
   ): ConsumerGroupDescribeResponse.DescribedGroup[];
   list(): { groupId: string; state: string }[];
   validateOffsetCommit(groupId: string, memberId: string, memberEpoch: number): number;
+  validateOffsetFetch(groupId: string, memberId: string | null, memberEpoch: number): number;
   deleteGroup(groupId: string): number | CoordinatorRecord[];
   onTopicsChanged(): CoordinatorRecord[];
   onLoaded(): void;
@@ -288,8 +289,32 @@ export class GroupShard {
     apiVersion: number,
     client: ClientInfo,
   ): Promise<ConsumerGroupHeartbeatResponse> {
-    const { records, response } = this.consumer.heartbeat(req, apiVersion, client);
-    for (const r of records) this.replay(r);
+    const classic = this.classic.get(req.groupId);
+    const converted: CoordinatorRecord[] = [];
+    if (classic !== undefined) {
+      // A classic group with members keeps its protocol; an empty one (offsets only) becomes a consumer group.
+      if (classic.state !== 'Empty') {
+        return {
+          ...ConsumerGroupHeartbeatResponse.create(),
+          errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+          errorMessage: `Group ${req.groupId} is not a consumer group.`,
+          memberId: null,
+          memberEpoch: -1,
+          assignment: null,
+        };
+      }
+      converted.push({
+        type: 'groupMetadata',
+        key: { group: req.groupId, unknownTaggedFields: undefined },
+        value: null,
+      });
+    }
+    const result = this.consumer.heartbeat(req, apiVersion, client);
+    const response = result.response;
+    const records =
+      result.response.errorCode === ErrorCode.NONE ? [...converted, ...result.records] : result.records;
+    if (records.length > result.records.length && classic !== undefined) this.classic.delete(classic);
+    for (const r of records) if (r.type !== 'groupMetadata') this.replay(r);
     if (records.length > 0) {
       try {
         await this.write(records);
@@ -404,8 +429,8 @@ export class GroupShard {
       partitions: { partitionIndex: number; offset: bigint; leaderEpoch: number; metadata: string }[];
     }[];
   } {
-    if (member !== null && member.memberId !== null && this.consumer.has(groupId)) {
-      const invalid = this.consumer.validateOffsetCommit(groupId, member.memberId, member.memberEpoch);
+    if (member !== null && this.consumer.has(groupId)) {
+      const invalid = this.consumer.validateOffsetFetch(groupId, member.memberId, member.memberEpoch);
       if (invalid !== ErrorCode.NONE) return { errorCode: invalid, topics: [] };
     }
     const entry = (

@@ -136,7 +136,10 @@ export function encodeCoordinatorRecord(record: CoordinatorRecord): { key: Buffe
  * does not know (Kafka skips those too: share-group and future records), a string when the
  * bytes are malformed.
  */
-export function decodeCoordinatorRecord(key: Buffer, value: Buffer | null): CoordinatorRecord | null | string {
+export function decodeCoordinatorRecord(
+  key: Buffer,
+  value: Buffer | null,
+): CoordinatorRecord | null | string {
   if (key.length < 2) return 'coordinator record key shorter than its version';
   const keyVersion = key.readInt16BE(0);
   const type = TYPE_BY_KEY_VERSION.get(keyVersion);

@@ -1,0 +1,141 @@
+/**
+ * Where the broker meets the group coordinator: `__consumer_offsets` created on first use
+ * (FindCoordinator, as Kafka does), its partitions this broker leads handed to the coordinator
+ * as shards, topic metadata shown to the coordinator, and the request-side lookup of a group's
+ * shard with the error a client expects.
+ */
+import type { ShardLookup } from '../coordinator/group-coordinator.js';
+import { OFFSETS_TOPIC } from '../coordinator/group-coordinator.js';
+import type { ShardLog } from '../coordinator/group-shard.js';
+import type { TopicInfo, TopicsView } from '../coordinator/topics.js';
+import type { MetadataImage } from '../metadata/image.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { Partition } from './replica-manager.js';
+import type { BrokerServices } from './services.js';
+
+/** The coordinator's view of the image's topics (internal topics excluded: groups never consume them by subscription). */
+export function topicsViewOf(image: () => MetadataImage): TopicsView {
+  const info = (t: {
+    name: string;
+    topicId: string;
+    partitions: ReadonlyMap<number, unknown>;
+  }): TopicInfo => ({
+    name: t.name,
+    topicId: t.topicId,
+    numPartitions: t.partitions.size,
+  });
+  return {
+    byName(name) {
+      const t = image().topicsByName.get(name);
+      return t === undefined ? undefined : info(t);
+    },
+    byId(topicId) {
+      const t = image().topicsById.get(topicId);
+      return t === undefined ? undefined : info(t);
+    },
+    *all() {
+      for (const t of image().topicsByName.values()) yield info(t);
+    },
+  };
+}
+
+/** A hosted partition of `__consumer_offsets` as a coordinator shard's log. */
+export function shardLogOf(p: Partition): ShardLog {
+  return {
+    append: async (batch) => {
+      await p.appendAsLeader(batch);
+    },
+    read: async (offset, maxBytes) => (await p.log.read(offset, maxBytes)).records,
+    get logStartOffset() {
+      return p.log.logStartOffset;
+    },
+    get logEndOffset() {
+      return p.log.logEndOffset;
+    },
+  };
+}
+
+/** Partitions of `__consumer_offsets` in `image` (0 when the topic does not exist yet). */
+export function offsetsTopicPartitions(image: MetadataImage): number {
+  return image.topicsByName.get(OFFSETS_TOPIC)?.partitions.size ?? 0;
+}
+
+/**
+ * Hands the coordinator every `__consumer_offsets` partition this broker leads and takes back
+ * the ones it no longer does (after a metadata change or at start).
+ */
+export function syncCoordinatorShards(b: BrokerServices, image: MetadataImage): void {
+  const topic = image.topicsByName.get(OFFSETS_TOPIC);
+  const led = new Set<number>();
+  if (topic !== undefined) {
+    for (const p of topic.partitions.values()) {
+      if (p.leader !== b.nodeId) continue;
+      const hosted = b.replicaManager.getPartition(OFFSETS_TOPIC, p.partition);
+      if (hosted === undefined) continue;
+      led.add(p.partition);
+      b.groupCoordinator.loadPartition(p.partition, shardLogOf(hosted));
+    }
+  }
+  for (const partition of b.groupCoordinator.shardPartitions()) {
+    if (!led.has(partition)) b.groupCoordinator.unloadPartition(partition);
+  }
+}
+
+/**
+ * Creates `__consumer_offsets` if it does not exist (compacted, offsets.topic.num.partitions
+ * partitions, offsets.topic.replication.factor replicas capped at the brokers alive), and
+ * returns its partition count or the error FindCoordinator answers.
+ */
+export async function ensureOffsetsTopic(
+  b: BrokerServices,
+): Promise<{ partitions: number } | { errorCode: number }> {
+  const existing = offsetsTopicPartitions(b.image());
+  if (existing > 0) return { partitions: existing };
+  const c = b.config;
+  const [created] = await b.controller.createTopics(
+    [
+      {
+        name: OFFSETS_TOPIC,
+        numPartitions: c.offsetsTopicNumPartitions,
+        replicationFactor: Math.min(c.offsetsTopicReplicationFactor, Math.max(1, b.image().brokers.size)),
+        assignments: [],
+        configs: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'compression.type', value: 'producer' },
+          { name: 'segment.bytes', value: String(c.offsetsTopicSegmentBytes) },
+        ],
+      },
+    ],
+    false,
+  );
+  const partitions = offsetsTopicPartitions(b.image());
+  if (partitions > 0) {
+    if (created?.errorCode === ErrorCode.NONE) {
+      b.log(`created ${OFFSETS_TOPIC} with ${partitions} partition(s)`);
+    }
+    return { partitions };
+  }
+  b.log(`could not create ${OFFSETS_TOPIC}: ${created?.errorMessage ?? 'unknown error'}`);
+  return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+}
+
+/** The shard of `groupId` on this broker, or the error to answer (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS …). */
+export function groupShard(b: BrokerServices, groupId: string): ShardLookup {
+  return b.groupCoordinator.shardFor(groupId, offsetsTopicPartitions(b.image()));
+}
+
+/** Who a group request comes from, as Kafka records it: the client id and "/<address>". */
+export function clientOf(ctx: {
+  header: { clientId: string | null };
+  connection: { remoteAddress: string };
+}): {
+  clientId: string;
+  clientHost: string;
+} {
+  const address = ctx.connection.remoteAddress;
+  const colon = address.lastIndexOf(':');
+  return {
+    clientId: ctx.header.clientId ?? '',
+    clientHost: `/${colon < 0 ? address : address.slice(0, colon)}`,
+  };
+}
