@@ -2,10 +2,11 @@
  * The partition log: an ordered list of segments, appended at the end, read by offset.
  *
  * Appends are validated and given their offsets synchronously (so concurrent producers get
- * offsets in call order), then written in order by a single write pump that gathers whatever
- * queued up while the previous write was in flight into one writev (group commit). With
- * `flush.messages` reached (1 = fsync every append), an append resolves only after an fsync
- * that it shares with every append written alongside it.
+ * offsets in call order), then written in order: an append that finds no write in flight
+ * writes at once (its completion is its acknowledgement: no queue, one promise step), and the
+ * write pump gathers whatever queued up while a write was in flight into one writev (group
+ * commit). With `flush.messages` reached (1 = fsync every append), an append resolves only
+ * after an fsync that it shares with every append written alongside it.
  *
  * Offsets are numbers: an offset grows by one per record, so 2^53 is out of reach (centuries
  * at a million records a second); an append that would pass it is refused.
@@ -21,9 +22,8 @@ import {
   BatchField,
   BatchSplitter,
   readInt64Number,
-  setBaseOffset,
   setMaxTimestampAndLogAppendTime,
-  setPartitionLeaderEpoch,
+  writeInt64Number,
 } from '../protocol/records/batch-view.js';
 import { UnsupportedMessageFormatError } from '../protocol/primitives/errors.js';
 import type { Clock } from '../runtime/clock.js';
@@ -32,7 +32,7 @@ import { corruptRecord, offsetOutOfRange, StorageError, storageFailure } from '.
 import type { TopicPartition } from './files.js';
 import type { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfigValues } from './log-config.js';
-import { batchSizeAt, LogSegment, type ScannedBatch } from './segment.js';
+import { batchSizeAt, LogSegment } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
 /** Smallest read from a segment: enough for any batch header. */
@@ -85,7 +85,8 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
-type BatchCheck = { ok: true; batches: ScannedBatch[]; bytes: number } | { ok: false; error: StorageError };
+/** Appends check every batch's CRC32C (once: nothing later reads the records). */
+const VERIFY_CRC = { verifyCrc: true } as const;
 
 export class PartitionLog {
   readonly fs: FileSystem;
@@ -105,8 +106,8 @@ export class PartitionLog {
   private lastFlushMs: number;
 
   private readonly pending: PendingWrite[] = [];
+  /** A write is in flight: an append's direct write, or a group of `pending` (see `write`). */
   private writing = false;
-  /** Resolves when every append made so far has been written (or failed). */
   /** Callers waiting until the writes below an offset are done (or failed), in offset order. */
   private readonly writeWaiters: { offset: number; resolve: () => void }[] = [];
   /** Offset after the last batch known written to its file (what an fsync now would make durable). */
@@ -119,6 +120,8 @@ export class PartitionLog {
 
   private offline: StorageError | null = null;
   private closed = false;
+  /** Hash of the name, for the roll jitter (computed on first use). */
+  private nameHash = -1;
 
   constructor(deps: LogDeps, segments: LogSegment[], logStartOffset: number, recoveryPoint: number) {
     this.fs = deps.fs;
@@ -166,94 +169,139 @@ export class PartitionLog {
   /**
    * Appends batches from a producer: validates them, assigns offsets from the log end, stamps the
    * leader epoch (and the append time on LogAppendTime topics). Batches are patched in place.
+   *
+   * Not an async function, on purpose: everything up to the file write is synchronous, and with
+   * no write in flight the write is issued at once and its completion hands back the AppendInfo,
+   * one promise step after the file system's (see `write`). Errors still come as rejections.
    */
-  async appendAsLeader(records: Buffer, leaderEpoch: number): Promise<AppendInfo> {
-    while (this.gate !== null) await this.gate;
-    this.check();
-    const checked = this.checkBatches(records);
-    if (!checked.ok) throw checked.error;
-    const nowMs = this.clock.nowMs();
-    const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
-    let offset = this.nextOffset;
-    const firstOffset = offset;
-    for (const b of checked.batches) {
-      const batch = records.subarray(b.position, b.position + b.sizeBytes);
-      const count = b.lastOffset - b.baseOffset + 1;
-      setBaseOffset(batch, offset);
-      if (leaderEpoch >= 0) setPartitionLeaderEpoch(batch, leaderEpoch);
-      if (logAppendTime) {
-        setMaxTimestampAndLogAppendTime(batch, nowMs);
-        b.maxTimestampMs = nowMs;
+  appendAsLeader(records: Buffer, leaderEpoch: number): Promise<AppendInfo> {
+    if (this.gate !== null) return this.afterGate(() => this.appendAsLeader(records, leaderEpoch));
+    try {
+      this.check();
+      const span = this.checkBatches(records);
+      const firstOffset = this.nextOffset;
+      const endOffset = firstOffset + span;
+      if (endOffset > Number.MAX_SAFE_INTEGER) {
+        throw new StorageError(ErrorCode.INVALID_RECORD, `offsets of ${this.name} would pass 2^53`);
       }
-      b.baseOffset = offset;
-      b.lastOffset = offset + count - 1;
-      b.partitionLeaderEpoch = leaderEpoch;
-      offset += count;
+      const nowMs = this.clock.nowMs();
+      const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+      const segment = this.segmentFor(records.length, endOffset - 1, firstOffset, nowMs);
+      // Every batch of the append has the leader's epoch: the cache needs at most its first offset.
+      const newEpoch =
+        leaderEpoch >= 0 &&
+        leaderEpoch >= (this.epochCache.latestEpoch() ?? -1) &&
+        this.epochCache.assign(leaderEpoch, firstOffset);
+      const position = segment.sizeBytes;
+      let pos = 0;
+      let offset = firstOffset;
+      let batches = 0;
+      // One pass over the (validated) headers: patch offsets and epoch, and index the batch.
+      while (pos < records.length) {
+        const sizeBytes = batchSizeAt(records, pos);
+        const lastOffset = offset + records.readInt32BE(pos + BatchField.lastOffsetDelta);
+        writeInt64Number(records, pos + BatchField.baseOffset, offset);
+        if (leaderEpoch >= 0) records.writeInt32BE(leaderEpoch, pos + BatchField.partitionLeaderEpoch);
+        let maxTimestampMs = nowMs;
+        if (logAppendTime) setMaxTimestampAndLogAppendTime(records.subarray(pos, pos + sizeBytes), nowMs);
+        else maxTimestampMs = readInt64Number(records, pos + BatchField.maxTimestamp);
+        segment.noteAppended(position + pos, sizeBytes, offset, lastOffset, maxTimestampMs);
+        offset = lastOffset + 1;
+        pos += sizeBytes;
+        batches++;
+      }
+      this.nextOffset = endOffset;
+      const info: AppendInfo = {
+        firstOffset,
+        lastOffset: endOffset - 1,
+        logAppendTimeMs: logAppendTime ? nowMs : -1,
+        logStartOffset: this.logStartOffset,
+        batches,
+      };
+      return this.write(segment, position, records, firstOffset, endOffset, newEpoch, info);
+    } catch (e) {
+      return rejection(e);
     }
-    if (offset > Number.MAX_SAFE_INTEGER) {
-      throw new StorageError(ErrorCode.INVALID_RECORD, `offsets of ${this.name} would pass 2^53`);
-    }
-    await this.place(records, checked.batches, firstOffset, nowMs);
-    return {
-      firstOffset,
-      lastOffset: offset - 1,
-      logAppendTimeMs: logAppendTime ? nowMs : -1,
-      logStartOffset: this.logStartOffset,
-      batches: checked.batches.length,
-    };
   }
 
   /** Appends batches replicated from a leader: offsets and epochs kept as they are. */
-  async appendAsFollower(records: Buffer): Promise<AppendInfo> {
-    while (this.gate !== null) await this.gate;
-    this.check();
-    const checked = this.checkBatches(records);
-    if (!checked.ok) throw checked.error;
-    let expect = this.nextOffset;
-    for (const b of checked.batches) {
-      if (b.baseOffset < expect) {
-        throw new StorageError(
-          ErrorCode.INVALID_RECORD,
-          `${this.name}: replicated batch at offset ${b.baseOffset} is below the log end ${expect}`,
-        );
+  appendAsFollower(records: Buffer): Promise<AppendInfo> {
+    if (this.gate !== null) return this.afterGate(() => this.appendAsFollower(records));
+    try {
+      this.check();
+      this.checkBatches(records);
+      let expect = this.nextOffset;
+      let batches = 0;
+      for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
+        const baseOffset = readInt64Number(records, pos + BatchField.baseOffset);
+        if (baseOffset < expect) {
+          throw new StorageError(
+            ErrorCode.INVALID_RECORD,
+            `${this.name}: replicated batch at offset ${baseOffset} is below the log end ${expect}`,
+          );
+        }
+        expect = baseOffset + records.readInt32BE(pos + BatchField.lastOffsetDelta) + 1;
+        batches++;
       }
-      expect = b.lastOffset + 1;
+      const firstOffset = readInt64Number(records, BatchField.baseOffset);
+      const segment = this.segmentFor(records.length, expect - 1, firstOffset, this.clock.nowMs());
+      const position = segment.sizeBytes;
+      let newEpoch = false;
+      for (let pos = 0; pos < records.length;) {
+        const sizeBytes = batchSizeAt(records, pos);
+        const baseOffset = readInt64Number(records, pos + BatchField.baseOffset);
+        const epoch = records.readInt32BE(pos + BatchField.partitionLeaderEpoch);
+        if (epoch >= 0 && epoch >= (this.epochCache.latestEpoch() ?? -1)) {
+          newEpoch = this.epochCache.assign(epoch, baseOffset) || newEpoch;
+        }
+        segment.noteAppended(
+          position + pos,
+          sizeBytes,
+          baseOffset,
+          baseOffset + records.readInt32BE(pos + BatchField.lastOffsetDelta),
+          readInt64Number(records, pos + BatchField.maxTimestamp),
+        );
+        pos += sizeBytes;
+      }
+      this.nextOffset = expect;
+      const info: AppendInfo = {
+        firstOffset,
+        lastOffset: expect - 1,
+        logAppendTimeMs: -1,
+        logStartOffset: this.logStartOffset,
+        batches,
+      };
+      return this.write(segment, position, records, firstOffset, expect, newEpoch, info);
+    } catch (e) {
+      return rejection(e);
     }
-    const first = checked.batches[0]!;
-    await this.place(records, checked.batches, first.baseOffset, this.clock.nowMs());
-    return {
-      firstOffset: first.baseOffset,
-      lastOffset: expect - 1,
-      logAppendTimeMs: -1,
-      logStartOffset: this.logStartOffset,
-      batches: checked.batches.length,
-    };
   }
 
-  /** Validates every batch of an append (framing, magic, CRC, size limit) without decoding records. */
-  private checkBatches(records: Buffer): BatchCheck {
-    const splitter = new BatchSplitter(records, { verifyCrc: true });
-    const batches: ScannedBatch[] = [];
+  /** Runs `then` (an append) once no exclusive work (truncation, rollback) holds the log. */
+  private async afterGate<T>(then: () => Promise<T>): Promise<T> {
+    while (this.gate !== null) await this.gate;
+    return then();
+  }
+
+  /**
+   * Validates every batch of an append (framing, magic, CRC — once per batch —, size limit,
+   * lastOffsetDelta) without decoding records or allocating per batch. Returns how many offsets
+   * the batches span; throws the StorageError to answer with.
+   */
+  private checkBatches(records: Buffer): number {
+    const splitter = new BatchSplitter(records, VERIFY_CRC);
+    let span = 0;
+    let negativeDelta = false;
     while (splitter.next()) {
-      const b = splitter.batch();
       if (splitter.sizeBytes > this.config.maxMessageBytes) {
-        return {
-          ok: false,
-          error: new StorageError(
-            ErrorCode.MESSAGE_TOO_LARGE,
-            `${this.name}: a record batch of ${splitter.sizeBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
-          ),
-        };
+        throw new StorageError(
+          ErrorCode.MESSAGE_TOO_LARGE,
+          `${this.name}: a record batch of ${splitter.sizeBytes} bytes exceeds max.message.bytes ${this.config.maxMessageBytes}`,
+        );
       }
-      const baseOffset = readInt64Number(b, BatchField.baseOffset);
-      batches.push({
-        position: splitter.position,
-        sizeBytes: splitter.sizeBytes,
-        baseOffset,
-        lastOffset: baseOffset + b.readInt32BE(BatchField.lastOffsetDelta),
-        maxTimestampMs: readInt64Number(b, BatchField.maxTimestamp),
-        partitionLeaderEpoch: b.readInt32BE(BatchField.partitionLeaderEpoch),
-      });
+      const delta = records.readInt32BE(splitter.position + BatchField.lastOffsetDelta);
+      if (delta < 0) negativeDelta = true;
+      span += delta + 1;
     }
     if (splitter.error !== null) {
       const e = splitter.error;
@@ -261,61 +309,83 @@ export class PartitionLog {
         e instanceof UnsupportedMessageFormatError
           ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
           : ErrorCode.CORRUPT_MESSAGE;
-      return { ok: false, error: new StorageError(code, `${this.name}: ${e.message}`) };
+      throw new StorageError(code, `${this.name}: ${e.message}`);
     }
-    if (batches.length === 0)
-      return { ok: false, error: corruptRecord(`${this.name}: no record batches to append`) };
-    for (const b of batches) {
-      if (b.lastOffset < b.baseOffset)
-        return { ok: false, error: corruptRecord(`${this.name}: negative lastOffsetDelta`) };
-    }
-    return { ok: true, batches, bytes: records.length };
+    if (splitter.validBytes === 0) throw corruptRecord(`${this.name}: no record batches to append`);
+    if (negativeDelta) throw corruptRecord(`${this.name}: negative lastOffsetDelta`);
+    return span;
   }
 
-  /** Puts validated batches (offsets final) into the active segment, rolling first when needed. */
-  private async place(
-    records: Buffer,
-    batches: ScannedBatch[],
-    firstOffset: number,
-    nowMs: number,
-  ): Promise<void> {
-    const lastOffset = batches[batches.length - 1]!.lastOffset;
+  /** The segment an append of `bytes` ending at `lastOffset` goes into, rolling first when needed. */
+  private segmentFor(bytes: number, lastOffset: number, firstOffset: number, nowMs: number): LogSegment {
     let segment = this.activeSegment;
-    if (this.shouldRoll(segment, records.length, lastOffset, nowMs)) segment = this.roll(firstOffset);
+    if (this.shouldRoll(segment, bytes, lastOffset, nowMs)) segment = this.roll(firstOffset);
     segment.firstAppendMs ??= nowMs;
-    const position = segment.sizeBytes;
-    let newEpoch = false;
-    for (const b of batches) {
-      const epoch = b.partitionLeaderEpoch;
-      if (epoch >= 0 && epoch >= (this.epochCache.latestEpoch() ?? -1)) {
-        newEpoch = this.epochCache.assign(epoch, b.baseOffset) || newEpoch;
-      }
-      b.position += position;
-      segment.noteBatch(b);
-    }
-    this.nextOffset = lastOffset + 1;
-    const written = new Promise<void>((resolve, reject) => {
-      this.pending.push({
-        segment,
-        position,
-        bytes: records,
-        firstOffset,
-        endOffset: lastOffset + 1,
-        resolve,
-        reject,
-      });
-    });
+    return segment;
+  }
 
-    this.pump();
-    const unflushed = this.nextOffset - this.recoveryPoint;
-    await written;
+  /**
+   * Writes an append's bytes, placed at `position` of `segment` (offsets final, log end moved),
+   * and resolves to `info` once the append may be acknowledged: written, and with flush.messages
+   * reached, fsynced; with a new leader epoch, after the epoch checkpoint is.
+   *
+   * With no write in flight (always so with one append at a time) the file write starts here and
+   * its completion resolves the append directly. Otherwise the append queues for the write pump,
+   * which gathers what queued into one writev.
+   */
+  private write(
+    segment: LogSegment,
+    position: number,
+    bytes: Buffer,
+    firstOffset: number,
+    endOffset: number,
+    newEpoch: boolean,
+    info: AppendInfo,
+  ): Promise<AppendInfo> {
+    const flushNeeded = endOffset - this.recoveryPoint >= this.config.flushMessages;
+    const handle = segment.openFile;
+    let written: Promise<AppendInfo>;
+    if (!this.writing && this.pending.length === 0 && handle !== null) {
+      this.writing = true;
+      written = handle.writev([bytes], position).then(
+        (n) => {
+          this.writeDone(segment, position + n, endOffset);
+          info.logStartOffset = this.logStartOffset;
+          return info;
+        },
+        (e: unknown) => {
+          throw this.failWrites(segment, firstOffset, e, []);
+        },
+      );
+    } else {
+      written = new Promise<void>((resolve, reject) => {
+        this.pending.push({ segment, position, bytes, firstOffset, endOffset, resolve, reject });
+        this.pump();
+      }).then(() => {
+        info.logStartOffset = this.logStartOffset;
+        return info;
+      });
+    }
+    return newEpoch || flushNeeded ? this.settle(written, newEpoch, flushNeeded, endOffset) : written;
+  }
+
+  /** The rest of an append that must be durable before it is acknowledged. */
+  private async settle(
+    written: Promise<AppendInfo>,
+    newEpoch: boolean,
+    flushNeeded: boolean,
+    endOffset: number,
+  ): Promise<AppendInfo> {
+    const info = await written;
     // A new leader epoch is durable before the append is acknowledged, as in Kafka.
     if (newEpoch) {
       await this.epochCache.flush().catch((e: unknown) => {
         throw storageFailure(`${this.name}: writing the leader-epoch checkpoint failed`, e);
       });
     }
-    if (unflushed >= this.config.flushMessages) await this.flush(lastOffset + 1);
+    if (flushNeeded) await this.flush(endOffset);
+    info.logStartOffset = this.logStartOffset;
+    return info;
   }
 
   private shouldRoll(segment: LogSegment, bytes: number, lastOffset: number, nowMs: number): boolean {
@@ -335,9 +405,12 @@ export class PartitionLog {
   private rollJitterMs(): number {
     const jitter = this.config.segmentJitterMs;
     if (jitter <= 0) return 0;
-    let h = 0;
-    for (const c of this.name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-    return h % jitter;
+    if (this.nameHash < 0) {
+      let h = 0;
+      for (const c of this.name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+      this.nameHash = h;
+    }
+    return this.nameHash % jitter;
   }
 
   /** Starts a new active segment at `baseOffset`; the old one is flushed in the background. */
@@ -380,36 +453,51 @@ export class PartitionLog {
       n++;
     }
     const group = this.pending.splice(0, n);
+    const endOffset = group[n - 1]!.endOffset;
     first.segment
       .write(
         group.map((w) => w.bytes),
         first.position,
       )
       .then(
-        () => {
-          this.writing = false;
-          this.writtenOffset = Math.max(this.writtenOffset, group[group.length - 1]!.endOffset);
+        (bytes) => {
+          this.writeDone(first.segment, first.position + bytes, endOffset);
           for (const w of group) w.resolve();
-          this.wakeWriteWaiters(false);
-          this.pump();
         },
         (e: unknown) => {
-          this.writing = false;
-          this.failWrites(group, e);
+          this.failWrites(first.segment, first.firstOffset, e, group);
         },
       );
   }
 
-  /** A write failed: fail it and everything queued behind it, then roll back to what is written. */
-  private failWrites(group: PendingWrite[], cause: unknown): void {
-    const failed = group[0]!;
-    const error = storageFailure(`${this.name}: write at offset ${failed.firstOffset} failed`, cause);
+  /** A write ending at `endBytes` of `segment` and at `endOffset` of the log is done: the next may start. */
+  private writeDone(segment: LogSegment, endBytes: number, endOffset: number): void {
+    this.writing = false;
+    segment.noteWritten(endBytes);
+    if (endOffset > this.writtenOffset) this.writtenOffset = endOffset;
+    if (this.writeWaiters.length > 0) this.wakeWriteWaiters(false);
+    this.pump();
+  }
+
+  /**
+   * The write at `firstOffset` of `segment` failed: fail it (`group`, or the caller of a direct
+   * write, who gets the returned error) and everything queued behind it, then roll back to what
+   * is written.
+   */
+  private failWrites(
+    segment: LogSegment,
+    firstOffset: number,
+    cause: unknown,
+    group: readonly PendingWrite[],
+  ): StorageError {
+    this.writing = false;
+    const error = storageFailure(`${this.name}: write at offset ${firstOffset} failed`, cause);
     const queued = this.pending.splice(0, this.pending.length);
-    this.logLine(`${error.message}; rolling back to offset ${failed.firstOffset}`);
+    this.logLine(`${error.message}; rolling back to offset ${firstOffset}`);
     // The failed offsets leave the log before any caller hears of the failure; the files follow.
-    this.nextOffset = failed.firstOffset;
-    this.writtenOffset = Math.min(this.writtenOffset, failed.firstOffset);
-    this.gate = this.rollBack(failed.segment, failed.firstOffset)
+    this.nextOffset = firstOffset;
+    this.writtenOffset = Math.min(this.writtenOffset, firstOffset);
+    this.gate = this.rollBack(segment, firstOffset)
       .catch((e: unknown) => {
         this.offline = storageFailure(`${this.name}: offline after a failed write and a failed rollback`, e);
         this.logLine(this.offline.message);
@@ -417,8 +505,10 @@ export class PartitionLog {
       .finally(() => {
         this.gate = null;
       });
-    for (const w of [...group, ...queued]) w.reject(error);
+    for (const w of group) w.reject(error);
+    for (const w of queued) w.reject(error);
     this.wakeWriteWaiters(true);
+    return error;
   }
 
   /** Resolves when every write below `offset` is done or has failed. */
@@ -815,3 +905,8 @@ export class PartitionLog {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** What an async function would return for a thrown `e`: the non-async append paths use it. */
+function rejection(e: unknown): Promise<never> {
+  return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+}

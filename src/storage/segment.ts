@@ -105,6 +105,11 @@ export class LogSegment {
     return Math.floor(this.settings.segmentIndexBytes / TIME_INDEX_ENTRY_BYTES);
   }
 
+  /** The `.log` file when it is open already (the append path writes to it without a promise step). */
+  get openFile(): FileHandle | null {
+    return this.openHandle;
+  }
+
   /** The open `.log` file (created when missing). */
   file(): Promise<FileHandle> {
     this.handle ??= this.fs.open(this.paths.log, 'create').then((h) => (this.openHandle = h));
@@ -195,15 +200,26 @@ export class LogSegment {
    * entries every index.interval.bytes, as Kafka does. The indexes must be loaded.
    */
   noteBatch(b: ScannedBatch): void {
-    this.noteTimestamp(b.maxTimestampMs, b.lastOffset);
+    this.noteAppended(b.position, b.sizeBytes, b.baseOffset, b.lastOffset, b.maxTimestampMs);
+  }
+
+  /** noteBatch, field by field (the append path, which builds no object per batch). */
+  noteAppended(
+    position: number,
+    sizeBytes: number,
+    baseOffset: number,
+    lastOffset: number,
+    maxTimestampMs: number,
+  ): void {
+    this.noteTimestamp(maxTimestampMs, lastOffset);
     if (this.bytesSinceLastIndexEntry > this.settings.indexIntervalBytes) {
-      this.offsetIndex!.append(b.baseOffset, b.position);
+      this.offsetIndex!.append(baseOffset, position);
       this.timeIndex!.maybeAppend(this.maxTimestampMs, this.offsetOfMaxTimestamp);
       this.bytesSinceLastIndexEntry = 0;
     }
-    this.bytesSinceLastIndexEntry += b.sizeBytes;
-    this.nextOffset = b.lastOffset + 1;
-    this.sizeBytes = Math.max(this.sizeBytes, b.position + b.sizeBytes);
+    this.bytesSinceLastIndexEntry += sizeBytes;
+    this.nextOffset = lastOffset + 1;
+    if (position + sizeBytes > this.sizeBytes) this.sizeBytes = position + sizeBytes;
   }
 
   /** Rebuilds both indexes by scanning the whole segment; truncates nothing. */
@@ -344,11 +360,19 @@ export class LogSegment {
 
   // ------------------------------------------------------------------ writing
 
-  /** Writes chunks at `position` and advances `writtenBytes` (writes arrive in position order). */
-  async write(chunks: Buffer[], position: number): Promise<void> {
-    const h = this.openHandle ?? (await this.file());
-    const n = await h.writev(chunks, position);
-    this.writtenBytes = Math.max(this.writtenBytes, position + n);
+  /**
+   * Writes chunks at `position` (opening the file first when needed); resolves to the bytes
+   * written. The caller advances `writtenBytes` (noteWritten) once the write is done.
+   */
+  write(chunks: Buffer[], position: number): Promise<number> {
+    const h = this.openHandle;
+    if (h !== null) return h.writev(chunks, position);
+    return this.file().then((opened) => opened.writev(chunks, position));
+  }
+
+  /** Bytes up to `endBytes` are written (readable); writes complete in position order. */
+  noteWritten(endBytes: number): void {
+    if (endBytes > this.writtenBytes) this.writtenBytes = endBytes;
   }
 
   /** fsync of the log data written so far, then of the indexes. */
