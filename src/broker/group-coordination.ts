@@ -5,7 +5,7 @@
  * shard with the error a client expects.
  */
 import type { ShardLookup } from '../coordinator/group-coordinator.js';
-import { OFFSETS_TOPIC } from '../coordinator/group-coordinator.js';
+import { OFFSETS_TOPIC, partitionForGroup } from '../coordinator/group-coordinator.js';
 import type { ShardLog } from '../coordinator/group-shard.js';
 import type { TopicInfo, TopicsView } from '../coordinator/topics.js';
 import type { MetadataImage } from '../metadata/image.js';
@@ -121,7 +121,16 @@ export async function ensureOffsetsTopic(
 
 /** The shard of `groupId` on this broker, or the error to answer (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS …). */
 export function groupShard(b: BrokerServices, groupId: string): ShardLookup {
-  return b.groupCoordinator.shardFor(groupId, offsetsTopicPartitions(b.image()));
+  const image = b.image();
+  const partitions = offsetsTopicPartitions(image);
+  const lookup = b.groupCoordinator.shardFor(groupId, partitions);
+  if ('errorCode' in lookup && lookup.errorCode === ErrorCode.NOT_COORDINATOR) {
+    // The image already names this broker leader, but the shard is still being set up (the
+    // partition's log is being created): the client should wait, not look elsewhere.
+    const p = image.topicsByName.get(OFFSETS_TOPIC)?.partitions.get(partitionForGroup(groupId, partitions));
+    if (p?.leader === b.nodeId) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
+  }
+  return lookup;
 }
 
 /** Who a group request comes from, as Kafka records it: the client id and "/<address>". */
