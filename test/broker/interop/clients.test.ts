@@ -2,10 +2,17 @@
  * Real clients against a real broker over sockets: kafkajs produces and kcat (librdkafka)
  * consumes; kcat and confluent-kafka-python (librdkafka) produce in every codec and
  * kafka-python consumes. Every value, key, header, per-key order and partition is checked.
- * Consumers here read by partition assignment (no consumer group: groups are another issue).
+ * kcat and kafka-python read by partition assignment; kafkajs and @platformatic/kafka read as
+ * members of a consumer group (their only way to consume a whole topic).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import {
+  Consumer as PlatformaticConsumer,
+  MessagesStreamFallbackModes,
+  MessagesStreamModes,
+  stringDeserializers,
+} from '@platformatic/kafka';
 import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { have, javaPartition, run, withBroker } from './support.js';
 
@@ -91,6 +98,80 @@ c.close()
     .map((l) => JSON.parse(l) as Seen);
 }
 
+/** Consumes a whole topic as the only member of a kafkajs consumer group. */
+async function kafkajsConsume(bootstrap: string, topic: string, expected: number): Promise<Seen[]> {
+  const kafka = new Kafka({ brokers: [bootstrap], clientId: 'interop-consumer', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({
+    groupId: `kjs-${topic}`,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+  const seen: Seen[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    await consumer.run({
+      eachMessage: ({ partition, message }) => {
+        const headers = Object.entries(message.headers ?? {}).map(([k, v]) => `${k}=${String(v)}`);
+        seen.push({
+          partition,
+          offset: Number(message.offset),
+          key: message.key?.toString() ?? '',
+          value: message.value?.toString() ?? '',
+          headers: headers.join(','),
+        });
+        if (seen.length >= expected) done();
+        return Promise.resolve();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([finished, new Promise((r) => (timer = setTimeout(r, 60_000)))]);
+    clearTimeout(timer);
+  } finally {
+    await consumer.disconnect();
+  }
+  return seen;
+}
+
+/** Consumes a whole topic as the only member of an @platformatic/kafka consumer group. */
+async function platformaticConsume(bootstrap: string, topic: string, expected: number): Promise<Seen[]> {
+  const consumer = new PlatformaticConsumer({
+    clientId: 'interop-platformatic',
+    bootstrapBrokers: [bootstrap],
+    groupId: `platformatic-${topic}`,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+    deserializers: stringDeserializers,
+  });
+  const seen: Seen[] = [];
+  const deadline = Date.now() + 60_000;
+  try {
+    const stream = await consumer.consume({
+      topics: [topic],
+      mode: MessagesStreamModes.EARLIEST,
+      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+      maxWaitTime: 200,
+    });
+    for await (const m of stream) {
+      const headers = [...m.headers].map(([k, v]) => `${String(k)}=${String(v)}`);
+      seen.push({
+        partition: m.partition,
+        offset: Number(m.offset),
+        key: m.key,
+        value: m.value,
+        headers: headers.join(','),
+      });
+      if (seen.length >= expected || Date.now() > deadline) break;
+    }
+    await stream.close();
+  } finally {
+    await consumer.close();
+  }
+  return seen;
+}
+
 function checkExact(
   seen: Seen[],
   count: number,
@@ -126,7 +207,7 @@ function checkExact(
 }
 
 void describe('third-party clients produce and consume', { timeout: 240_000 }, () => {
-  void test('kafkajs produces (gzip and none), kcat and kafka-python consume exactly', async (t) => {
+  void test('kafkajs produces (gzip and none); kcat, kafka-python, kafkajs and @platformatic/kafka consume exactly', async (t) => {
     if (!(await have('kcat'))) return t.skip('kcat is not installed (.ci/run installs it)');
     await withBroker({ 'num.partitions': String(PARTITIONS) }, async (b) => {
       const kafka = new Kafka({ brokers: [b.bootstrap], clientId: 'interop', logLevel: logLevel.NOTHING });
@@ -151,6 +232,8 @@ void describe('third-party clients produce and consume', { timeout: 240_000 }, (
       }
       await producer.disconnect();
       checkExact(await kcatConsume(b.bootstrap, 'kjs', COUNT), COUNT, keyOf, headerOf);
+      checkExact(await kafkajsConsume(b.bootstrap, 'kjs', COUNT), COUNT, keyOf, headerOf);
+      checkExact(await platformaticConsume(b.bootstrap, 'kjs', COUNT), COUNT, keyOf, headerOf);
       if (await have(PYTHON, ['-c', 'import kafka'])) {
         checkExact(await kafkaPythonConsume(b.bootstrap, 'kjs', COUNT), COUNT, keyOf, headerOf);
       }
