@@ -8,8 +8,6 @@
  * carry on; a static member restarting within its session timeout gets its partitions back
  * without a rebalance.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import {
   membershipScenario,
@@ -17,12 +15,7 @@ import {
   resumeScenario,
   staticMemberScenario,
 } from './group-scenarios.js';
-import { nodeMemberCommand, type Client } from './groups.js';
-import { repoRoot } from './process.js';
-
-const BUILT = existsSync(join(repoRoot(), 'dist', 'src', 'coordinator', 'group-coordinator.js'));
-const NOT_BUILT =
-  'the restart runs bin/samsa.js, the compiled CLI with the group coordinator: run `npm run build` first';
+import { nodeMemberCommand, RESTART_SKIP, type Client } from './groups.js';
 
 const kafkajs: Client = { name: 'kafkajs', command: (o) => nodeMemberCommand('kafkajs', o) };
 const platformatic: Client = {
@@ -43,7 +36,7 @@ for (const client of [kafkajs, platformatic]) {
     });
 
     void test('a broker SIGKILLed and restarted (all committed, mid-consumption, as a member joins) loses no committed offset', async (t) => {
-      if (!BUILT) return t.skip(NOT_BUILT);
+      if (RESTART_SKIP !== null) return t.skip(RESTART_SKIP);
       await restartScenario(client, (m) => t.diagnostic(m));
     });
 

@@ -9,7 +9,6 @@
  * the members carry on; a static member restarting within its session timeout gets its
  * partitions back without a rebalance.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import {
@@ -18,14 +17,11 @@ import {
   resumeScenario,
   staticMemberScenario,
 } from './group-scenarios.js';
-import { type Client } from './groups.js';
+import { RESTART_SKIP, type Client } from './groups.js';
 import { repoRoot } from './process.js';
 import { PYTHON } from './records.js';
 import { run } from './support.js';
 
-const BUILT = existsSync(join(repoRoot(), 'dist', 'src', 'coordinator', 'group-coordinator.js'));
-const NOT_BUILT =
-  'the restart runs bin/samsa.js, the compiled CLI with the group coordinator: run `npm run build` first';
 const SCRIPT = join(repoRoot(), 'test', 'broker', 'interop', 'python', 'group_member.py');
 
 const confluent: Client = {
@@ -80,7 +76,7 @@ for (const client of [confluent, confluentCooperative, kafkaPython]) {
 
     void test('a broker SIGKILLed and restarted (all committed, mid-consumption, as a member joins) loses no committed offset', async (t) => {
       if (available.get(client) !== true) return t.skip(MISSING.get(client));
-      if (!BUILT) return t.skip(NOT_BUILT);
+      if (RESTART_SKIP !== null) return t.skip(RESTART_SKIP);
       await restartScenario(client, (m) => t.diagnostic(m));
     });
 

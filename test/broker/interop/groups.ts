@@ -14,11 +14,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs, { logLevel, type Admin, type Producer } from 'kafkajs';
 import type { MemberOptions } from './group-member.js';
+import { repoRoot } from './process.js';
 import { withBroker } from './support.js';
+
+/** Why the broker-restart scenario cannot run here (it runs bin/samsa.js, the compiled CLI), or null when it can. */
+export const RESTART_SKIP: string | null = existsSync(
+  join(repoRoot(), 'dist', 'src', 'coordinator', 'group-coordinator.js'),
+)
+  ? null
+  : 'the restart runs bin/samsa.js, the compiled CLI with the group coordinator: run `npm run build` first';
 
 export type { MemberOptions };
 
