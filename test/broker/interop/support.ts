@@ -59,8 +59,8 @@ export function run(
 /** Whether a command exists on this machine (CI installs them; a developer machine may not have them). */
 export async function have(cmd: string, args: string[] = ['-V']): Promise<boolean> {
   try {
-    await run(cmd, args, '', 10_000);
-    return true;
+    // A command that runs but fails (a Python module that does not import) is not there either.
+    return (await run(cmd, args, '', 10_000)).code === 0;
   } catch {
     return false;
   }
