@@ -43,7 +43,12 @@ export class ManualClock implements Clock {
   }
 
   schedule(delayMs: number, fn: () => void): () => void {
-    const timer: ManualTimer = { dueMs: this.ms + Math.max(0, delayMs), seq: this.seq++, fn, cancelled: false };
+    const timer: ManualTimer = {
+      dueMs: this.ms + Math.max(0, delayMs),
+      seq: this.seq++,
+      fn,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return () => {
       timer.cancelled = true;
@@ -66,7 +71,8 @@ export class ManualClock implements Clock {
       let next: ManualTimer | undefined;
       for (const t of this.timers) {
         if (t.dueMs > target) continue;
-        if (next === undefined || t.dueMs < next.dueMs || (t.dueMs === next.dueMs && t.seq < next.seq)) next = t;
+        if (next === undefined || t.dueMs < next.dueMs || (t.dueMs === next.dueMs && t.seq < next.seq))
+          next = t;
       }
       if (next === undefined) break;
       this.ms = Math.max(this.ms, next.dueMs);
