@@ -2,7 +2,7 @@
  * The Python clients against a real broker: confluent-kafka-python (librdkafka) and
  * kafka-python. confluent's AdminClient creates, describes, alters, grows and deletes topics;
  * both clients produce keyed records with headers and timestamps in every codec they support,
- * and both read them back by partition assignment (consumer groups are another issue) — every
+ * and both read them back by partition assignment (group consumption: groups-python.test.ts) — every
  * value, key, header, timestamp, per-key order, offset and the Java partitioner checked —, list
  * offsets by timestamp, and get MESSAGE_TOO_LARGE for a batch over the topic's max.message.bytes.
  * The Python side is in python/*.py (run from the source tree: dist/ has only compiled TS).
