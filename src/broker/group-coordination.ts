@@ -81,42 +81,86 @@ export function syncCoordinatorShards(b: BrokerServices, image: MetadataImage): 
   }
 }
 
+/** `__transaction_state`: the transaction coordinator's log (its coordinator comes with transactions). */
+export const TRANSACTION_STATE_TOPIC = '__transaction_state';
+
+interface InternalTopic {
+  name: string;
+  partitions: number;
+  replicationFactor: number;
+  configs: { name: string; value: string }[];
+}
+
 /**
- * Creates `__consumer_offsets` if it does not exist (compacted, offsets.topic.num.partitions
- * partitions, offsets.topic.replication.factor replicas capped at the brokers alive), and
- * returns its partition count or the error FindCoordinator answers.
+ * Creates an internal topic if it does not exist, with its replication factor capped at the
+ * brokers alive, and returns its partition count or the error FindCoordinator answers.
  */
-export async function ensureOffsetsTopic(
+async function ensureInternalTopic(
   b: BrokerServices,
+  t: InternalTopic,
 ): Promise<{ partitions: number } | { errorCode: number }> {
-  const existing = offsetsTopicPartitions(b.image());
-  if (existing > 0) return { partitions: existing };
-  const c = b.config;
+  const count = (): number => b.image().topicsByName.get(t.name)?.partitions.size ?? 0;
+  if (count() > 0) return { partitions: count() };
   const [created] = await b.controller.createTopics(
     [
       {
-        name: OFFSETS_TOPIC,
-        numPartitions: c.offsetsTopicNumPartitions,
-        replicationFactor: Math.min(c.offsetsTopicReplicationFactor, Math.max(1, b.image().brokers.size)),
+        name: t.name,
+        numPartitions: t.partitions,
+        replicationFactor: Math.min(t.replicationFactor, Math.max(1, b.image().brokers.size)),
         assignments: [],
-        configs: [
-          { name: 'cleanup.policy', value: 'compact' },
-          { name: 'compression.type', value: 'producer' },
-          { name: 'segment.bytes', value: String(c.offsetsTopicSegmentBytes) },
-        ],
+        configs: t.configs,
       },
     ],
     false,
   );
-  const partitions = offsetsTopicPartitions(b.image());
+  const partitions = count();
   if (partitions > 0) {
-    if (created?.errorCode === ErrorCode.NONE) {
-      b.log(`created ${OFFSETS_TOPIC} with ${partitions} partition(s)`);
-    }
+    if (created?.errorCode === ErrorCode.NONE) b.log(`created ${t.name} with ${partitions} partition(s)`);
     return { partitions };
   }
-  b.log(`could not create ${OFFSETS_TOPIC}: ${created?.errorMessage ?? 'unknown error'}`);
+  b.log(`could not create ${t.name}: ${created?.errorMessage ?? 'unknown error'}`);
   return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
+}
+
+/**
+ * `__consumer_offsets` as Kafka creates it on first use: compacted,
+ * offsets.topic.num.partitions partitions, offsets.topic.replication.factor replicas.
+ */
+export function ensureOffsetsTopic(
+  b: BrokerServices,
+): Promise<{ partitions: number } | { errorCode: number }> {
+  const c = b.config;
+  return ensureInternalTopic(b, {
+    name: OFFSETS_TOPIC,
+    partitions: c.offsetsTopicNumPartitions,
+    replicationFactor: c.offsetsTopicReplicationFactor,
+    configs: [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'compression.type', value: 'producer' },
+      { name: 'segment.bytes', value: String(c.offsetsTopicSegmentBytes) },
+    ],
+  });
+}
+
+/**
+ * `__transaction_state` as Kafka creates it on the first FindCoordinator for a transactional
+ * id: compacted, transaction.state.log.num.partitions partitions and its replication settings.
+ */
+export function ensureTransactionStateTopic(
+  b: BrokerServices,
+): Promise<{ partitions: number } | { errorCode: number }> {
+  const c = b.config;
+  return ensureInternalTopic(b, {
+    name: TRANSACTION_STATE_TOPIC,
+    partitions: c.transactionStateLogNumPartitions,
+    replicationFactor: c.transactionStateLogReplicationFactor,
+    configs: [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'compression.type', value: 'uncompressed' },
+      { name: 'min.insync.replicas', value: String(c.transactionStateLogMinIsr) },
+      { name: 'unclean.leader.election.enable', value: 'false' },
+    ],
+  });
 }
 
 /** The shard of `groupId` on this broker, or the error to answer (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS …). */

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { describe, test } from 'node:test';
 
@@ -23,82 +22,21 @@ import {
 } from '../../src/broker/fetch-session-cache.js';
 import { CompressionCodec } from '../../src/protocol/compression/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { decodeResponse, encodeRequestFrame } from '../../src/protocol/frame.js';
 import { DeleteRecordsRequest } from '../../src/protocol/generated/message/DeleteRecordsRequest.js';
 import { DeleteRecordsResponse } from '../../src/protocol/generated/message/DeleteRecordsResponse.js';
 import { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
 import { FetchResponse } from '../../src/protocol/generated/message/FetchResponse.js';
 import { ProduceRequest } from '../../src/protocol/generated/message/ProduceRequest.js';
 import { ProduceResponse } from '../../src/protocol/generated/message/ProduceResponse.js';
-import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
 import { ZERO_UUID } from '../../src/protocol/primitives/uuid.js';
 import { encodeRecordBatch, newRecordBatch } from '../../src/protocol/records/batch.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { cryptoRandom } from '../../src/runtime/random.js';
 import { PYTHON, PYTHON_SCRIPTS, pythonConsumeAll } from './interop/records.js';
 import { have, run, withBroker } from './interop/support.js';
+import { RawClient } from './raw-client.js';
 
 // ------------------------------------------------------------------ harness
-
-/** A socket speaking Samsa's codecs: one request at a time. */
-class RawClient {
-  private buffered = Buffer.alloc(0);
-  private waiting: { resolve: (frame: Buffer) => void; reject: (e: Error) => void } | null = null;
-  private correlationId = 0;
-  private readonly socket: Socket;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-    socket.on('close', () => this.waiting?.reject(new Error('connection closed by the broker')));
-  }
-
-  static open(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1', () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  private deliver(): void {
-    if (this.waiting === null || this.buffered.length < 4) return;
-    const size = this.buffered.readInt32BE(0);
-    if (this.buffered.length < 4 + size) return;
-    const frame = this.buffered.subarray(4, 4 + size);
-    this.buffered = this.buffered.subarray(4 + size);
-    const w = this.waiting;
-    this.waiting = null;
-    w.resolve(frame);
-  }
-
-  async send<Req, Res>(
-    request: MessageCodec<Req>,
-    response: MessageCodec<Res>,
-    version: number,
-    body: Req,
-  ): Promise<Res> {
-    const correlationId = ++this.correlationId;
-    const frame = new Promise<Buffer>((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-    this.socket.write(
-      Buffer.concat(
-        encodeRequestFrame(request, body, { apiVersion: version, correlationId, clientId: 'sessions' }),
-      ),
-    );
-    const decoded = decodeResponse(response, await frame, version);
-    if (!decoded.ok) throw decoded.error;
-    assert.equal(decoded.value.correlationId, correlationId, 'responses in request order');
-    return decoded.value.body;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 /** A broker with its own data folder and raw connections, all closed and removed afterwards. */
 interface Env {

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -24,7 +23,6 @@ import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, type RunningBroker } from '../../src/broker/embed.js';
 import type { Partition } from '../../src/broker/replica-manager.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { decodeResponse, encodeRequestFrame } from '../../src/protocol/frame.js';
 import { DeleteRecordsRequest } from '../../src/protocol/generated/message/DeleteRecordsRequest.js';
 import { DeleteRecordsResponse } from '../../src/protocol/generated/message/DeleteRecordsResponse.js';
 import { DescribeClusterRequest } from '../../src/protocol/generated/message/DescribeClusterRequest.js';
@@ -37,69 +35,9 @@ import { ListOffsetsRequest } from '../../src/protocol/generated/message/ListOff
 import { ListOffsetsResponse } from '../../src/protocol/generated/message/ListOffsetsResponse.js';
 import { OffsetForLeaderEpochRequest } from '../../src/protocol/generated/message/OffsetForLeaderEpochRequest.js';
 import { OffsetForLeaderEpochResponse } from '../../src/protocol/generated/message/OffsetForLeaderEpochResponse.js';
-import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
+import { RawClient } from './raw-client.js';
 
 // ------------------------------------------------------------------ harness
-
-/** A socket speaking Samsa's codecs: one request at a time. */
-class RawClient {
-  private buffered = Buffer.alloc(0);
-  private waiting: { resolve: (frame: Buffer) => void; reject: (e: Error) => void } | null = null;
-  private correlationId = 0;
-  private readonly socket: Socket;
-
-  private constructor(socket: Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-    socket.on('close', () => this.waiting?.reject(new Error('connection closed by the broker')));
-  }
-
-  static open(b: RunningBroker): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect(b.port, '127.0.0.1', () => resolve(new RawClient(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  private deliver(): void {
-    if (this.waiting === null || this.buffered.length < 4) return;
-    const size = this.buffered.readInt32BE(0);
-    if (this.buffered.length < 4 + size) return;
-    const frame = this.buffered.subarray(4, 4 + size);
-    this.buffered = this.buffered.subarray(4 + size);
-    const w = this.waiting;
-    this.waiting = null;
-    w.resolve(frame);
-  }
-
-  async send<Req, Res>(
-    request: MessageCodec<Req>,
-    response: MessageCodec<Res>,
-    version: number,
-    body: Req,
-  ): Promise<Res> {
-    const correlationId = ++this.correlationId;
-    const frame = new Promise<Buffer>((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-    this.socket.write(
-      Buffer.concat(
-        encodeRequestFrame(request, body, { apiVersion: version, correlationId, clientId: 'raw' }),
-      ),
-    );
-    const decoded = decodeResponse(response, await frame, version);
-    if (!decoded.ok) throw decoded.error;
-    assert.equal(decoded.value.correlationId, correlationId);
-    return decoded.value.body;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function kafkajs(b: RunningBroker): Kafka {
   return new Kafka({
@@ -143,7 +81,7 @@ async function withConnection<T>(b: RunningBroker, fn: (c: Connection) => Promis
 }
 
 async function withRaw<T>(b: RunningBroker, fn: (raw: RawClient) => Promise<T>): Promise<T> {
-  const raw = await RawClient.open(b);
+  const raw = await RawClient.open(b.port);
   try {
     return await fn(raw);
   } finally {

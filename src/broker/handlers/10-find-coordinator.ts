@@ -1,11 +1,11 @@
 /**
  * FindCoordinator (key 10), versions 0-5.
  *
- * Group keys (key type 0) map to the leader of their `__consumer_offsets` partition, Kafka's
- * hash of the group id; the topic is created on the first request, as Kafka does. Batched
- * keys (v4+) are answered one by one. Deviations: transaction keys (type 1) answer
- * COORDINATOR_NOT_AVAILABLE until Samsa has a transaction coordinator; v6 (share-group keys)
- * is not served.
+ * Group keys (key type 0) map to the leader of their `__consumer_offsets` partition and
+ * transactional ids (key type 1) to the leader of their `__transaction_state` partition, by
+ * Kafka's hash of the key; each topic is created on its first request, as Kafka does. Batched
+ * keys (v4+) are answered one by one. v6 (share-group keys) is not served. The transaction
+ * APIs themselves (InitProducerId …) are not served yet, so ApiVersions does not list them.
  */
 import { partitionForGroup } from '../../coordinator/group-coordinator.js';
 import { OFFSETS_TOPIC } from '../../coordinator/group-coordinator.js';
@@ -13,7 +13,11 @@ import { ErrorCode, errorInfo } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { FindCoordinatorRequest } from '../../protocol/generated/message/FindCoordinatorRequest.js';
 import { FindCoordinatorResponse } from '../../protocol/generated/message/FindCoordinatorResponse.js';
-import { ensureOffsetsTopic } from '../group-coordination.js';
+import {
+  ensureOffsetsTopic,
+  ensureTransactionStateTopic,
+  TRANSACTION_STATE_TOPIC,
+} from '../group-coordination.js';
 import type { RequestContext } from './types.js';
 import { defineHandler } from './types.js';
 
@@ -39,17 +43,18 @@ async function findOne(ctx: RequestContext, key: string, keyType: number): Promi
     errorMessage: errorCode === ErrorCode.NONE ? null : (message ?? errorInfo(errorCode).message),
     unknownTaggedFields: undefined,
   });
-  if (keyType === KEY_TYPE_TRANSACTION) {
-    return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'Samsa has no transaction coordinator yet');
-  }
-  if (keyType !== KEY_TYPE_GROUP)
+  if (keyType !== KEY_TYPE_GROUP && keyType !== KEY_TYPE_TRANSACTION) {
     return answer(ErrorCode.INVALID_REQUEST, `unknown coordinator key type ${keyType}`);
-  if (key === '') return answer(ErrorCode.INVALID_REQUEST, 'the group id is empty');
-  const topic = await ensureOffsetsTopic(b);
+  }
+  if (key === '') return answer(ErrorCode.INVALID_REQUEST, 'the key is empty');
+  const isGroup = keyType === KEY_TYPE_GROUP;
+  const topicName = isGroup ? OFFSETS_TOPIC : TRANSACTION_STATE_TOPIC;
+  const topic = await (isGroup ? ensureOffsetsTopic(b) : ensureTransactionStateTopic(b));
   if ('errorCode' in topic) return answer(topic.errorCode);
+  // Transactional ids map to partitions with the same hash as group ids.
   const partition = b
     .image()
-    .topicsByName.get(OFFSETS_TOPIC)
+    .topicsByName.get(topicName)
     ?.partitions.get(partitionForGroup(key, topic.partitions));
   if (partition === undefined || partition.leader < 0) return answer(ErrorCode.COORDINATOR_NOT_AVAILABLE);
   if (partition.leader === b.nodeId)
