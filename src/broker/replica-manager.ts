@@ -4,7 +4,9 @@
  *
  * With one replica (the single-node case) the in-sync replica set is the leader alone, so the
  * high watermark is the end of what has been written: an append moves it when its write
- * completes, and that move wakes the fetches waiting on the partition — no polling.
+ * completes, and that move wakes the fetches waiting on the partition — no polling. The last
+ * small appends stay in memory (tail-cache.ts), so a fetch at the log end, woken or not, is
+ * answered without reading back from the file what was just written.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { MetadataDelta, MetadataImage, TopicImage } from '../metadata/image.js';
@@ -12,6 +14,7 @@ import { StorageError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { AppendInfo, PartitionLog } from '../storage/log.js';
 import { recompressForTopic } from './recompress.js';
+import { TailArenas, TailCache } from './tail-cache.js';
 
 /** Fetches waiting at once, across all connections (each holds a timer and its partitions). */
 export const MAX_DELAYED_FETCHES = 10_000;
@@ -24,8 +27,10 @@ export class Partition {
   leaderEpoch: number;
   leaderId: number;
   highWatermark: number;
-  /** Fetches waiting for data on this partition; told how many bytes arrived. */
-  readonly waiters = new Set<(appendedBytes: number) => void>();
+  /** Fetches waiting for data on this partition, told of every append once it is written. */
+  readonly waiters = new Set<DelayedFetch>();
+  /** The last small appends, to answer fetches at the log end from memory. */
+  private readonly tail: TailCache;
 
   constructor(
     topic: string,
@@ -34,7 +39,9 @@ export class Partition {
     log: PartitionLog,
     leaderId: number,
     leaderEpoch: number,
+    tailArenas: TailArenas,
   ) {
+    this.tail = new TailCache(tailArenas);
     this.topic = topic;
     this.partition = partition;
     this.topicId = topicId;
@@ -52,8 +59,25 @@ export class Partition {
     const batches = recompressForTopic(records, this.log.config, this.log.name);
     const info = await this.log.appendAsLeader(batches, this.leaderEpoch);
     if (info.lastOffset + 1 > this.highWatermark) this.highWatermark = info.lastOffset + 1;
-    for (const wake of this.waiters) wake(batches.length);
+    this.tail.add(info.firstOffset, info.lastOffset + 1, batches);
+    for (const fetch of this.waiters) fetch.appended(batches.length);
     return info;
+  }
+
+  /**
+   * The batches from `offset` up to the high watermark when the tail cache holds all of them and
+   * they fit in `maxBytes` — exactly what a log read would return; null to read the log.
+   */
+  cachedFrom(offset: number, maxBytes: number): Buffer | null {
+    if (offset < this.log.logStartOffset || this.tail.endOffset !== this.highWatermark) return null;
+    const records = this.tail.from(offset);
+    return records !== null && records.length <= maxBytes ? records : null;
+  }
+
+  /** The partition is no longer hosted here: its tail cache gives its memory back. */
+  removed(): void {
+    this.tail.clear();
+    for (const fetch of this.waiters) fetch.removed();
   }
 
   /** Offsets a fetch may see: up to the high watermark (read_uncommitted) — the last stable offset comes with transactions. */
@@ -67,6 +91,8 @@ export class ReplicaManager {
   private readonly logManager: LogManager;
   private readonly nodeId: number;
   private readonly logLine: (m: string) => void;
+  /** Memory the partitions' tail caches may take, together. */
+  private readonly tailArenas = new TailArenas();
   delayedFetches = 0;
 
   constructor(logManager: LogManager, nodeId: number, log: (m: string) => void) {
@@ -96,7 +122,7 @@ export class ReplicaManager {
         const existing = this.partitions.get(key);
         if (existing === undefined) continue;
         this.partitions.delete(key);
-        for (const wake of existing.waiters) wake(0);
+        existing.removed();
         await this.logManager.deleteLog({ topic: t.name, partition: p });
       }
       this.logLine(`deleted topic ${t.name} (${t.partitions.size} partition(s))`);
@@ -119,44 +145,92 @@ export class ReplicaManager {
         continue;
       }
       const log = await this.logManager.getOrCreateLog({ topic: t.name, partition: p.partition });
-      this.partitions.set(key, new Partition(t.name, p.partition, t.topicId, log, p.leader, p.leaderEpoch));
+      this.partitions.set(
+        key,
+        new Partition(t.name, p.partition, t.topicId, log, p.leader, p.leaderEpoch, this.tailArenas),
+      );
     }
   }
 
   /**
-   * Waits until `minBytes` more bytes were appended to any of `partitions`, or `maxWaitMs`
-   * passed. Resolves true when woken by data. Bounded by MAX_DELAYED_FETCHES (past it the
-   * fetch answers at once).
+   * Parks a fetch until `minBytes` more bytes are appended to any of `partitions`, or `maxWaitMs`
+   * passes; null when it may not wait (nothing to wait on, no wait asked, or
+   * MAX_DELAYED_FETCHES already waiting: it answers at once). The caller closes it once answered.
    */
-  waitForData(partitions: readonly Partition[], minBytes: number, maxWaitMs: number): Promise<boolean> {
-    if (partitions.length === 0 || maxWaitMs <= 0 || this.delayedFetches >= MAX_DELAYED_FETCHES) {
-      return Promise.resolve(false);
-    }
+  waitForData(partitions: readonly Partition[], minBytes: number, maxWaitMs: number): DelayedFetch | null {
+    if (partitions.length === 0 || maxWaitMs <= 0 || this.delayedFetches >= MAX_DELAYED_FETCHES) return null;
     this.delayedFetches++;
-    return new Promise<boolean>((resolve) => {
-      let seen = 0;
-      let done = false;
-      const finish = (byData: boolean): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        for (const p of partitions) p.waiters.delete(wake);
-        this.delayedFetches--;
-        resolve(byData);
-      };
-      const wake = (appendedBytes: number): void => {
-        seen += appendedBytes;
-        if (seen >= minBytes || appendedBytes === 0) finish(true);
-      };
-      const timer = setTimeout(() => finish(false), maxWaitMs);
-      for (const p of partitions) p.waiters.add(wake);
-    });
+    return new DelayedFetch(this, partitions, minBytes, maxWaitMs);
+  }
+
+  /** A delayed fetch was closed. */
+  released(): void {
+    this.delayedFetches--;
   }
 
   /** Closes logs as part of the broker's shutdown (the log manager flushes them). */
   clear(): void {
-    for (const p of this.partitions.values()) for (const wake of p.waiters) wake(0);
+    for (const p of this.partitions.values()) p.removed();
     this.partitions.clear();
+  }
+}
+
+/**
+ * A fetch parked in the purgatory: `woken` resolves true once `minBytes` were appended to its
+ * partitions or one of them was removed, false at `maxWaitMs`. One object and one timer per
+ * waiting fetch; it stays registered until the caller closes it, once answered.
+ */
+export class DelayedFetch {
+  readonly woken: Promise<boolean>;
+  private wake!: (byData: boolean) => void;
+  private readonly manager: ReplicaManager;
+  private readonly partitions: readonly Partition[];
+  private readonly timer: NodeJS.Timeout;
+  private bytesLeft: number;
+  private waiting = true;
+  private closed = false;
+
+  constructor(
+    manager: ReplicaManager,
+    partitions: readonly Partition[],
+    minBytes: number,
+    maxWaitMs: number,
+  ) {
+    this.manager = manager;
+    this.partitions = partitions;
+    this.bytesLeft = minBytes;
+    this.woken = new Promise<boolean>((resolve) => (this.wake = resolve));
+    this.timer = setTimeout(this.expire, maxWaitMs);
+    for (const p of partitions) p.waiters.add(this);
+  }
+
+  private readonly expire = (): void => this.finish(false);
+
+  private finish(byData: boolean): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    clearTimeout(this.timer);
+    this.wake(byData);
+  }
+
+  /** `bytes` were appended to one of the partitions (written, the high watermark past them). */
+  appended(bytes: number): void {
+    this.bytesLeft -= bytes;
+    if (this.bytesLeft <= 0) this.finish(true);
+  }
+
+  /** A partition of the fetch was removed (topic deleted, broker stopping): answer now. */
+  removed(): void {
+    this.finish(true);
+  }
+
+  /** Leaves the purgatory (once answered); idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.finish(false);
+    for (const p of this.partitions) p.waiters.delete(this);
+    this.manager.released();
   }
 }
 

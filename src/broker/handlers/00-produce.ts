@@ -16,7 +16,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { ProduceRequest } from '../../protocol/generated/message/ProduceRequest.js';
 import { ProduceResponse } from '../../protocol/generated/message/ProduceResponse.js';
-import { errorCodeOf } from '../replica-manager.js';
+import { errorCodeOf, type Partition } from '../replica-manager.js';
+import type { BrokerServices } from '../services.js';
 import { defineHandler } from './types.js';
 
 type PartitionResult = ProduceResponse.PartitionProduceResponse;
@@ -37,67 +38,89 @@ function result(index: number, errorCode: number, errorMessage: string | null = 
   };
 }
 
+function refuseAll(req: ProduceRequest, code: number, message: string): ProduceResponse['responses'] {
+  return req.topicData.map((t) => ({
+    name: t.name,
+    partitionResponses: t.partitionData.map((p) => result(p.index, code, message)),
+    unknownTaggedFields: undefined,
+  }));
+}
+
+/** Appends one partition's batches and fills in its answer `out` (errors included: it never rejects). */
+async function append(
+  b: BrokerServices,
+  partition: Partition,
+  records: Buffer,
+  out: PartitionResult,
+): Promise<void> {
+  try {
+    const info = await partition.appendAsLeader(records);
+    out.baseOffset = BigInt(info.firstOffset);
+    out.logAppendTimeMs = BigInt(info.logAppendTimeMs);
+    out.logStartOffset = BigInt(info.logStartOffset);
+  } catch (e) {
+    const { errorCode, errorMessage } = errorCodeOf(e);
+    if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
+      b.log(`produce to ${partition.topic}-${partition.partition} failed: ${errorMessage}`);
+    out.errorCode = errorCode;
+    out.errorMessage = errorMessage;
+    out.logStartOffset = BigInt(partition.log.logStartOffset);
+  }
+}
+
+/**
+ * Starts every partition's append (each log assigns offsets synchronously, in request order)
+ * and returns the answers, filled in as the appends complete, with what to wait for.
+ */
+function appendAll(
+  b: BrokerServices,
+  req: ProduceRequest,
+): { responses: ProduceResponse['responses']; appends: Promise<void>[] } {
+  const appends: Promise<void>[] = [];
+  const responses = req.topicData.map((t) => ({
+    name: t.name,
+    partitionResponses: t.partitionData.map((p): PartitionResult => {
+      const partition = b.replicaManager.getPartition(t.name, p.index);
+      if (partition === undefined) {
+        return result(
+          p.index,
+          ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          'This server does not host this topic-partition.',
+        );
+      }
+      if (p.records === null || p.records.length === 0) {
+        return result(p.index, ErrorCode.INVALID_RECORD, 'no record batches in the request');
+      }
+      const out = result(p.index, ErrorCode.NONE);
+      appends.push(append(b, partition, p.records, out));
+      return out;
+    }),
+    unknownTaggedFields: undefined,
+  }));
+  return { responses, appends };
+}
+
 export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
   api: apis.Produce,
   minVersion: 0,
   maxVersion: 11,
   async handle(ctx, req) {
-    const b = ctx.broker;
     const acks = req.acks;
-    const refuseAll = (code: number, message: string): ProduceResponse['responses'] =>
-      req.topicData.map((t) => ({
-        name: t.name,
-        partitionResponses: t.partitionData.map((p) => result(p.index, code, message)),
-        unknownTaggedFields: undefined,
-      }));
-
     let responses: ProduceResponse['responses'];
     if (acks !== 0 && acks !== 1 && acks !== -1) {
-      responses = refuseAll(ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
+      responses = refuseAll(req, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
     } else if (req.transactionalId !== null) {
       responses = refuseAll(
+        req,
         ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
         'transactional produce is not supported by this broker yet',
       );
     } else {
-      responses = await Promise.all(
-        req.topicData.map(async (t) => ({
-          name: t.name,
-          partitionResponses: await Promise.all(
-            t.partitionData.map(async (p): Promise<PartitionResult> => {
-              const partition = b.replicaManager.getPartition(t.name, p.index);
-              if (partition === undefined) {
-                return result(
-                  p.index,
-                  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-                  'This server does not host this topic-partition.',
-                );
-              }
-              if (p.records === null || p.records.length === 0) {
-                return result(p.index, ErrorCode.INVALID_RECORD, 'no record batches in the request');
-              }
-              try {
-                const info = await partition.appendAsLeader(p.records);
-                return {
-                  ...result(p.index, ErrorCode.NONE),
-                  baseOffset: BigInt(info.firstOffset),
-                  logAppendTimeMs: BigInt(info.logAppendTimeMs),
-                  logStartOffset: BigInt(info.logStartOffset),
-                };
-              } catch (e) {
-                const { errorCode, errorMessage } = errorCodeOf(e);
-                if (errorCode === ErrorCode.UNKNOWN_SERVER_ERROR)
-                  b.log(`produce to ${t.name}-${p.index} failed: ${errorMessage}`);
-                return {
-                  ...result(p.index, errorCode, errorMessage),
-                  logStartOffset: BigInt(partition.log.logStartOffset),
-                };
-              }
-            }),
-          ),
-          unknownTaggedFields: undefined,
-        })),
-      );
+      const started = appendAll(ctx.broker, req);
+      responses = started.responses;
+      // One partition (the usual request) is awaited alone: no Promise.all per request.
+      if (started.appends.length === 1) await started.appends[0];
+      else if (started.appends.length > 1) await Promise.all(started.appends);
     }
     if (acks === 0) {
       const failed = responses.some((t) => t.partitionResponses.some((p) => p.errorCode !== ErrorCode.NONE));

@@ -167,6 +167,13 @@ async function readAll(
       data.push(partitionData(w.partition, ErrorCode.NONE, p));
       continue;
     }
+    // At the log end, what was just appended is answered from memory (no read-back).
+    const cached = p.cachedFrom(w.fetchOffset, limit);
+    if (cached !== null) {
+      bytes += cached.length;
+      data.push({ ...partitionData(w.partition, ErrorCode.NONE, p), records: cached });
+      continue;
+    }
     try {
       const read = await p.log.read(w.fetchOffset, Math.max(limit, 0), { maxOffset: p.highWatermark });
       // Only the first partition with data may exceed the limits (with its first batch).
@@ -241,12 +248,16 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         .filter((w) => w.unknown === ErrorCode.NONE)
         .map((w) => w.target)
         .filter((p): p is Partition => p !== undefined);
-      await ctx.broker.replicaManager.waitForData(
+      const delayed = ctx.broker.replicaManager.waitForData(
         partitions,
         req.minBytes - result.bytes,
         Math.min(req.maxWaitMs, MAX_WAIT_MS),
       );
-      result = await readAll(wanted, maxBytes);
+      if (delayed !== null) {
+        await delayed.woken;
+        delayed.close();
+        result = await readAll(wanted, maxBytes);
+      }
     }
     const { data } = result;
     switch (context.kind) {

@@ -62,6 +62,7 @@ class Connection {
   private readonly logLine: (m: string) => void;
   private closed = false;
   private pausedForDrain = false;
+  private flushScheduled = false;
 
   constructor(
     socket: net.Socket,
@@ -94,13 +95,21 @@ class Connection {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
-    const { frames, error } = this.decoder.push(chunk);
-    // One TCP chunk can hold many small requests: past the in-flight limit they wait here (the
-    // socket is paused meanwhile, so this backlog is bounded by one chunk) until slots free up.
-    for (const frame of frames) this.backlog.push(frame);
-    this.dispatchBacklog();
+    const error = this.decoder.push(chunk, this.onFrame);
     if (error !== null) this.close(error);
   }
+
+  /**
+   * One TCP chunk can hold many small requests: past the in-flight limit they wait in the backlog
+   * (the socket is paused meanwhile, so it is bounded by one chunk) until slots free up.
+   */
+  private readonly onFrame = (frame: Buffer): void => {
+    if (this.backlog.length === 0 && this.slots.length < this.limits.maxInFlightRequests && !this.closed) {
+      this.dispatch(frame);
+    } else {
+      this.backlog.push(frame);
+    }
+  };
 
   private dispatchBacklog(): void {
     while (this.backlog.length > 0 && this.slots.length < this.limits.maxInFlightRequests && !this.closed) {
@@ -112,26 +121,36 @@ class Connection {
     const slot: Slot = { done: false, response: null };
     this.slots.push(slot);
     if (this.slots.length >= this.limits.maxInFlightRequests) this.socket.pause();
-    let result: Promise<Buffer[] | null | string>;
-    try {
-      result = this.handle(frame, this.info);
-    } catch (e) {
-      result = Promise.resolve(`handler failed: ${String(e)}`);
-    }
-    result.then(
-      (response) => {
-        if (typeof response === 'string') {
-          this.close(response);
-          return;
-        }
-        slot.done = true;
-        slot.response = response;
-        this.flush();
-      },
-      (e: unknown) =>
-        this.close(`handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`),
-    );
+    void this.answer(slot, frame);
   }
+
+  /** Runs the handler of one request and puts its response in its slot (no closures per request). */
+  private async answer(slot: Slot, frame: Buffer): Promise<void> {
+    let response: Buffer[] | null | string;
+    try {
+      response = await this.handle(frame, this.info);
+    } catch (e) {
+      this.close(`handler failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      return;
+    }
+    if (typeof response === 'string') {
+      this.close(response);
+      return;
+    }
+    slot.done = true;
+    slot.response = response;
+    if (!this.flushScheduled) {
+      // Responses that complete together (a group of appends written by one writev) leave in one
+      // socket write: the flush runs once the promise callbacks of this turn have all run.
+      this.flushScheduled = true;
+      process.nextTick(this.flushNow);
+    }
+  }
+
+  private readonly flushNow = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   /** Writes finished responses at the head of the queue, in request order. */
   private flush(): void {
