@@ -1,6 +1,6 @@
 /**
  * FindCoordinator over a real socket: group and transaction keys, single (v0-3) and batched
- * (v4+), the internal topics created on first use, and bad key types.
+ * (v4+), the internal topics created on first use (and closed to client writes), and bad key types.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -8,6 +8,7 @@ import { partitionForGroup } from '../../src/coordinator/group-coordinator.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { FindCoordinatorRequest } from '../../src/protocol/generated/message/FindCoordinatorRequest.js';
 import { FindCoordinatorResponse } from '../../src/protocol/generated/message/FindCoordinatorResponse.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { withBroker } from './interop/support.js';
 import { RawClient } from './raw-client.js';
 

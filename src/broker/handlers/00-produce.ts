@@ -10,6 +10,8 @@
  * no response (and, as in Kafka, a closed connection when a partition failed, so the client
  * refreshes its metadata); acks=1 and acks=-1 answer once the batches are written — with one
  * replica the in-sync set is this broker alone.
+ * Clients other than Kafka's admin client (`__admin_client`) may not write to the internal
+ * topics (INVALID_TOPIC_EXCEPTION), whose records only the coordinators write.
  * Deviation: transactional produce arrives with the transactions issue; until then a
  * transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -18,9 +20,13 @@ import type { ProduceRequest } from '../../protocol/generated/message/ProduceReq
 import { ProduceResponse } from '../../protocol/generated/message/ProduceResponse.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
 import type { BrokerServices } from '../services.js';
+import { isInternalTopic } from './03-metadata.js';
 import { defineHandler } from './types.js';
 
 type PartitionResult = ProduceResponse.PartitionProduceResponse;
+
+/** The client id with which Kafka's own admin tools may write to internal topics. */
+const ADMIN_CLIENT_ID = '__admin_client';
 
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1, unknownTaggedFields: undefined };
 
@@ -75,11 +81,20 @@ async function append(
 function appendAll(
   b: BrokerServices,
   req: ProduceRequest,
+  internalTopicsAllowed: boolean,
 ): { responses: ProduceResponse['responses']; appends: Promise<void>[] } {
   const appends: Promise<void>[] = [];
   const responses = req.topicData.map((t) => ({
     name: t.name,
     partitionResponses: t.partitionData.map((p): PartitionResult => {
+      if (!internalTopicsAllowed && isInternalTopic(t.name)) {
+        // Coordinator state is written by the coordinators only, as in Kafka.
+        return result(
+          p.index,
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Cannot append to internal topic ${t.name}`,
+        );
+      }
       const partition = b.replicaManager.getPartition(t.name, p.index);
       if (partition === undefined) {
         return result(
@@ -116,7 +131,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         'transactional produce is not supported by this broker yet',
       );
     } else {
-      const started = appendAll(ctx.broker, req);
+      const started = appendAll(ctx.broker, req, ctx.header.clientId === ADMIN_CLIENT_ID);
       responses = started.responses;
       // One partition (the usual request) is awaited alone: no Promise.all per request.
       if (started.appends.length === 1) await started.appends[0];
