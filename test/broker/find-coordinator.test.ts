@@ -68,6 +68,24 @@ void describe('FindCoordinator', () => {
             7,
             'created once',
           );
+
+          // Clients cannot write coordinator records themselves.
+          const kafka = new Kafka({
+            brokers: [b.bootstrap],
+            logLevel: logLevel.NOTHING,
+            retry: { retries: 0 },
+          });
+          const producer = kafka.producer();
+          await producer.connect();
+          try {
+            await assert.rejects(
+              producer.send({ topic: '__consumer_offsets', messages: [{ partition: 0, value: 'x' }] }),
+              /invalid topic/i,
+              'produce to an internal topic is refused',
+            );
+          } finally {
+            await producer.disconnect();
+          }
         } finally {
           raw.close();
         }
