@@ -12,7 +12,20 @@ import type { JoinGroupResponse } from '../../src/protocol/generated/message/Joi
 import { OffsetCommitRequest } from '../../src/protocol/generated/message/OffsetCommitRequest.js';
 import { SyncGroupRequest } from '../../src/protocol/generated/message/SyncGroupRequest.js';
 import type { SyncGroupResponse } from '../../src/protocol/generated/message/SyncGroupResponse.js';
-import { newShard, settle, type ShardHarness } from './support.js';
+import { ConsumerProtocolSubscription } from '../../src/protocol/generated/message/ConsumerProtocolSubscription.js';
+import { encodeMessage } from '../../src/protocol/message.js';
+import { newShard, settle, topicsView, type ShardHarness } from './support.js';
+
+/** A consumer's JoinGroup metadata (ConsumerProtocolSubscription v0, version-prefixed) for `topics`. */
+function encodeSubscription(topics: string[]): Buffer {
+  const version = Buffer.alloc(2);
+  const body = encodeMessage(
+    ConsumerProtocolSubscription,
+    { ...ConsumerProtocolSubscription.create(), topics },
+    0,
+  );
+  return Buffer.concat([version, body]);
+}
 
 const CLIENT = { clientId: 'c', clientHost: '/127.0.0.1' };
 const SESSION_MS = 10_000;
@@ -422,6 +435,73 @@ void describe('classic groups', () => {
     assert.equal(h.shard.classicGroups.get('g'), undefined, 'the empty group without offsets is deleted');
     const again = await newShard({ log: h.log, clock: h.clock });
     assert.equal(again.shard.classicGroups.get('g'), undefined, 'the deletion is durable');
+  });
+
+  void test('standalone offsets expire by their own commit time', async () => {
+    const h = await newShard({ config: { offsetsRetentionMs: 60_000 } });
+    const early = await commit(h.shard, '', -1, 10, 0);
+    assert.equal(early.get('t')!.get(0), ErrorCode.NONE, 'a standalone commit creates an empty group');
+    h.clock.advance(30_000);
+    await commit(h.shard, '', -1, 20, 1);
+    h.clock.advance(31_000);
+    h.shard.expireOffsets();
+    await settle();
+    const left = h.shard
+      .fetchOffsets('g', null, null)
+      .topics.flatMap((t) => t.partitions.map((p) => p.partitionIndex));
+    assert.deepEqual(left, [1], 'only the offset older than the retention expired');
+  });
+
+  void test('a consuming group loses offsets only of topics it no longer subscribes to', async () => {
+    const h = await newShard({
+      config: { offsetsRetentionMs: 60_000 },
+      topics: topicsView([
+        { name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAQ', numPartitions: 6 },
+        { name: 'old', topicId: 'AAAAAAAAAAAAAAAAAAAAAg', numPartitions: 1 },
+      ]),
+    });
+    const subscription = encodeSubscription(['t']);
+    const id = await newMemberId(h);
+    const req = joinReq(id);
+    req.protocols = [{ name: 'range', metadata: subscription, unknownTaggedFields: undefined }];
+    const joined = await h.shard.classicGroups.join(req, 5, CLIENT);
+    await sync(h.shard, id, joined.generationId, [{ memberId: id, assignment: Buffer.alloc(0) }]);
+    await commit(h.shard, id, joined.generationId, 5, 0);
+    const old = await h.shard.commitOffsets(
+      {
+        ...OffsetCommitRequest.create(),
+        groupId: 'g',
+        generationIdOrMemberEpoch: joined.generationId,
+        memberId: id,
+        topics: [
+          {
+            name: 'old',
+            partitions: [
+              {
+                partitionIndex: 0,
+                committedOffset: 3n,
+                committedLeaderEpoch: -1,
+                commitTimestamp: -1n,
+                committedMetadata: null,
+                unknownTaggedFields: undefined,
+              },
+            ],
+            unknownTaggedFields: undefined,
+          },
+        ],
+      },
+      8,
+      () => true,
+    );
+    assert.equal(old.get('old')!.get(0), ErrorCode.NONE, 'offset of a topic outside the subscription');
+    for (let ms = 0; ms < 61_000; ms += 5_000) {
+      assert.equal(heartbeat(h.shard, id, joined.generationId), ErrorCode.NONE, 'the member stays');
+      h.clock.advance(5_000);
+    }
+    h.shard.expireOffsets();
+    await settle();
+    const topics = h.shard.fetchOffsets('g', null, null).topics.map((t) => t.name);
+    assert.deepEqual(topics, ['t'], 'the subscribed topic keeps its offsets, the other expired');
   });
 
   void test('DeleteGroups refuses a group with members and deletes an empty one with its offsets', async () => {
