@@ -6,7 +6,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -15,7 +14,6 @@ import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker, type RunningBroker } from '../../src/broker/embed.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { decodeResponse, encodeRequestFrame } from '../../src/protocol/frame.js';
 import { ApiVersionsRequest } from '../../src/protocol/generated/message/ApiVersionsRequest.js';
 import { ApiVersionsResponse } from '../../src/protocol/generated/message/ApiVersionsResponse.js';
 import { AlterConfigsRequest } from '../../src/protocol/generated/message/AlterConfigsRequest.js';
@@ -24,7 +22,7 @@ import { DescribeConfigsRequest } from '../../src/protocol/generated/message/Des
 import { DescribeConfigsResponse } from '../../src/protocol/generated/message/DescribeConfigsResponse.js';
 import { IncrementalAlterConfigsRequest } from '../../src/protocol/generated/message/IncrementalAlterConfigsRequest.js';
 import { IncrementalAlterConfigsResponse } from '../../src/protocol/generated/message/IncrementalAlterConfigsResponse.js';
-import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
+import { RawClient } from './raw-client.js';
 
 const TOPIC = 2;
 const BROKER = 4;
@@ -35,63 +33,6 @@ const NODE_ID = 1; // node.id's default
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A minimal client that sends one request at a time at a chosen version. */
-class RawClient {
-  private buffered = Buffer.alloc(0);
-  private waiting: { resolve: (frame: Buffer) => void; reject: (e: Error) => void } | null = null;
-  private correlationId = 0;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, chunk]);
-      this.deliver();
-    });
-    socket.on('close', () => this.waiting?.reject(new Error('connection closed')));
-  }
-
-  static connect(port: number): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const s = connect(port, '127.0.0.1', () => resolve(new RawClient(s)));
-      s.once('error', reject);
-    });
-  }
-
-  private deliver(): void {
-    if (this.waiting === null || this.buffered.length < 4) return;
-    const size = this.buffered.readInt32BE(0);
-    if (this.buffered.length < 4 + size) return;
-    const frame = this.buffered.subarray(4, 4 + size);
-    this.buffered = this.buffered.subarray(4 + size);
-    const w = this.waiting;
-    this.waiting = null;
-    w.resolve(frame);
-  }
-
-  async send<Req, Res>(
-    req: MessageCodec<Req>,
-    res: MessageCodec<Res>,
-    body: Req,
-    apiVersion: number,
-  ): Promise<Res> {
-    const correlationId = ++this.correlationId;
-    const frame = new Promise<Buffer>((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-    this.socket.write(
-      Buffer.concat(encodeRequestFrame(req, body, { apiVersion, correlationId, clientId: 'raw' })),
-    );
-    this.deliver();
-    const decoded = decodeResponse(res, await frame, apiVersion);
-    if (!decoded.ok) throw decoded.error;
-    assert.equal(decoded.value.correlationId, correlationId);
-    return decoded.value.body;
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
 
 function describeReq(
   resources: { type: number; name: string; keys?: string[] | null }[],
@@ -257,7 +198,7 @@ void describe('config APIs on a running broker', () => {
     dir = await tempDir();
     b = await startBroker({ port: 0, dataDir: dir });
     kafka = kafkaFor(b);
-    raw = await RawClient.connect(b.port);
+    raw = await RawClient.open(b.port);
     await createTopic(b, 'plain');
     await createTopic(b, 'overridden', { 'retention.ms': '3600000', 'cleanup.policy': 'compact' });
   });
@@ -269,12 +210,11 @@ void describe('config APIs on a running broker', () => {
   });
 
   void test('ApiVersions advertises DescribeConfigs 0-4, AlterConfigs 0-2, IncrementalAlterConfigs 0-1', async () => {
-    const res = await raw.send(
-      ApiVersionsRequest,
-      ApiVersionsResponse,
-      { clientSoftwareName: 'raw', clientSoftwareVersion: '1', unknownTaggedFields: undefined },
-      3,
-    );
+    const res = await raw.send(ApiVersionsRequest, ApiVersionsResponse, 3, {
+      clientSoftwareName: 'raw',
+      clientSoftwareVersion: '1',
+      unknownTaggedFields: undefined,
+    });
     const byKey = new Map(res.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]));
     assert.deepEqual(byKey.get(32), [0, 4]);
     assert.deepEqual(byKey.get(33), [0, 2]);
@@ -367,25 +307,25 @@ void describe('config APIs on a running broker', () => {
     const a = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
-      alterReq([{ type: TOPIC, name: 'validate-only', configs: { 'retention.ms': '7000' } }], true),
       2,
+      alterReq([{ type: TOPIC, name: 'validate-only', configs: { 'retention.ms': '7000' } }], true),
     );
     assert.equal(a.responses[0]!.errorCode, ErrorCode.NONE);
     const bad = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
-      alterReq([{ type: TOPIC, name: 'validate-only', configs: { 'retention.ms': 'soon' } }], true),
       2,
+      alterReq([{ type: TOPIC, name: 'validate-only', configs: { 'retention.ms': 'soon' } }], true),
     );
     assert.equal(bad.responses[0]!.errorCode, ErrorCode.INVALID_CONFIG);
     const i = await raw.send(
       IncrementalAlterConfigsRequest,
       IncrementalAlterConfigsResponse,
+      1,
       incrementalReq(
         [{ type: TOPIC, name: 'validate-only', ops: [['retention.ms', OP.DELETE, null]] }],
         true,
       ),
-      1,
     );
     assert.equal(i.responses[0]!.errorCode, ErrorCode.NONE);
     assert.deepEqual(
@@ -428,6 +368,7 @@ void describe('config APIs on a running broker', () => {
     const res = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
+      1,
       alterReq([
         { type: TOPIC, name: 'plain', configs: { 'retention.ms': 'forever' } },
         { type: TOPIC, name: 'plain2-missing', configs: { 'retention.ms': '1' } },
@@ -435,7 +376,6 @@ void describe('config APIs on a running broker', () => {
         { type: TOPIC, name: 'overridden', configs: { 'no.such.key': '1' } },
         { type: TOPIC, name: 'bad/name', configs: {} },
       ]),
-      1,
     );
     const [r0, r1, r2, r3, r4] = res.responses;
     // 'plain' is named twice: both get INVALID_REQUEST, as Kafka.
@@ -451,8 +391,8 @@ void describe('config APIs on a running broker', () => {
     const one = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
-      alterReq([{ type: TOPIC, name: 'plain', configs: { 'retention.ms': 'forever' } }]),
       0,
+      alterReq([{ type: TOPIC, name: 'plain', configs: { 'retention.ms': 'forever' } }]),
     );
     assert.equal(one.responses[0]!.errorCode, ErrorCode.INVALID_CONFIG);
     assert.match(
@@ -463,8 +403,8 @@ void describe('config APIs on a running broker', () => {
     const nulls = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
-      alterReq([{ type: TOPIC, name: 'plain', configs: { 'retention.ms': null } }]),
       2,
+      alterReq([{ type: TOPIC, name: 'plain', configs: { 'retention.ms': null } }]),
     );
     assert.equal(nulls.responses[0]!.errorCode, ErrorCode.INVALID_REQUEST);
     assert.equal(nulls.responses[0]!.errorMessage, 'Null value not supported for : retention.ms');
@@ -605,6 +545,7 @@ void describe('config APIs on a running broker', () => {
     const res = await raw.send(
       IncrementalAlterConfigsRequest,
       IncrementalAlterConfigsResponse,
+      0,
       incrementalReq([
         {
           type: TOPIC,
@@ -622,7 +563,6 @@ void describe('config APIs on a running broker', () => {
         { type: BROKER_LOGGER, name: String(NODE_ID), ops: [['kafka.server', OP.SET, 'DEBUG']] },
         { type: 16, name: 'metrics', ops: [] },
       ]),
-      0,
     );
     const codes = res.responses.map((r) => [r.resourceName, r.errorCode]);
     assert.deepEqual(codes, [
@@ -649,11 +589,11 @@ void describe('config APIs on a running broker', () => {
     const more = await raw.send(
       IncrementalAlterConfigsRequest,
       IncrementalAlterConfigsResponse,
+      1,
       incrementalReq([
         { type: TOPIC, name: 'plain', ops: [['retention.ms', OP.SET, null]] },
         { type: TOPIC, name: 'overridden', ops: [['retention.ms', 9, '1']] },
       ]),
-      1,
     );
     assert.deepEqual(
       more.responses.map((r) => [r.errorCode, r.errorMessage]),
@@ -682,6 +622,7 @@ void describe('config APIs on a running broker', () => {
     const res = await raw.send(
       DescribeConfigsRequest,
       DescribeConfigsResponse,
+      3,
       describeReq([
         { type: BROKER, name: '' },
         { type: BROKER, name: '2' },
@@ -690,7 +631,6 @@ void describe('config APIs on a running broker', () => {
         { type: BROKER_LOGGER, name: String(NODE_ID) },
         { type: 32, name: 'group' },
       ]),
-      3,
     );
     const [def, other, word, filtered, logger, group] = res.results;
     assert.equal(def!.errorCode, ErrorCode.NONE);
@@ -710,13 +650,13 @@ void describe('config APIs on a running broker', () => {
     const alter = await raw.send(
       AlterConfigsRequest,
       AlterConfigsResponse,
+      2,
       alterReq([
         { type: BROKER, name: String(NODE_ID), configs: { 'log.retention.hours': '1' } },
         { type: BROKER, name: '', configs: {} },
         { type: BROKER, name: 'x', configs: {} },
         { type: BROKER_LOGGER, name: String(NODE_ID), configs: {} },
       ]),
-      2,
     );
     assert.deepEqual(
       alter.responses.map((r) => r.errorCode),
@@ -729,13 +669,14 @@ void describe('config APIs on a running broker', () => {
   void test('concurrent incremental changes to one topic are all applied (no lost update)', async () => {
     await createTopic(b, 'concurrent');
     const keys = ['retention.ms', 'segment.ms', 'max.message.bytes', 'flush.messages', 'delete.retention.ms'];
-    const clients = await Promise.all(keys.map(() => RawClient.connect(b.port)));
+    const clients = await Promise.all(keys.map(() => RawClient.open(b.port)));
     try {
       const results = await Promise.all(
         keys.map((key, i) =>
           clients[i]!.send(
             IncrementalAlterConfigsRequest,
             IncrementalAlterConfigsResponse,
+            1,
             incrementalReq([
               {
                 type: TOPIC,
@@ -746,7 +687,6 @@ void describe('config APIs on a running broker', () => {
                 ],
               },
             ]),
-            1,
           ),
         ),
       );
@@ -764,6 +704,7 @@ void describe('config APIs on a running broker', () => {
       const res = await raw.send(
         DescribeConfigsRequest,
         DescribeConfigsResponse,
+        v,
         describeReq(
           [
             { type: TOPIC, name: 'overridden' },
@@ -772,7 +713,6 @@ void describe('config APIs on a running broker', () => {
           v >= 1,
           v >= 3,
         ),
-        v,
       );
       assert.equal(res.results.length, 2, `v${v}`);
       assert.equal(res.results[1]!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `v${v}`);
@@ -801,8 +741,8 @@ void describe('config APIs on a running broker', () => {
     const plain = await raw.send(
       DescribeConfigsRequest,
       DescribeConfigsResponse,
-      describeReq([{ type: TOPIC, name: 'overridden', keys: ['retention.ms'] }]),
       4,
+      describeReq([{ type: TOPIC, name: 'overridden', keys: ['retention.ms'] }]),
     );
     const only = entriesOf(plain.results[0]);
     assert.deepEqual([...only.keys()], ['retention.ms']);
@@ -812,8 +752,8 @@ void describe('config APIs on a running broker', () => {
     const all = await raw.send(
       DescribeConfigsRequest,
       DescribeConfigsResponse,
-      describeReq([{ type: TOPIC, name: 'overridden', keys: [] }]),
       2,
+      describeReq([{ type: TOPIC, name: 'overridden', keys: [] }]),
     );
     assert.ok(entriesOf(all.results[0]).size > 20);
   });
@@ -824,8 +764,8 @@ void describe('config APIs on a running broker', () => {
       const res = await raw.send(
         AlterConfigsRequest,
         AlterConfigsResponse,
-        alterReq([{ type: TOPIC, name: 'versions', configs: { 'retention.ms': String(1000 + v) } }]),
         v,
+        alterReq([{ type: TOPIC, name: 'versions', configs: { 'retention.ms': String(1000 + v) } }]),
       );
       assert.equal(res.responses[0]!.errorCode, ErrorCode.NONE, `v${v}`);
       assert.equal(b.broker.image().topicConfig('versions').get('retention.ms'), String(1000 + v));
@@ -834,8 +774,8 @@ void describe('config APIs on a running broker', () => {
       const res = await raw.send(
         IncrementalAlterConfigsRequest,
         IncrementalAlterConfigsResponse,
-        incrementalReq([{ type: TOPIC, name: 'versions', ops: [['segment.ms', OP.SET, String(5000 + v)]] }]),
         v,
+        incrementalReq([{ type: TOPIC, name: 'versions', ops: [['segment.ms', OP.SET, String(5000 + v)]] }]),
       );
       assert.equal(res.responses[0]!.errorCode, ErrorCode.NONE, `v${v}`);
       assert.equal(b.broker.image().topicConfig('versions').get('segment.ms'), String(5000 + v));
@@ -909,10 +849,11 @@ void describe('config changes take effect at once and survive a restart', () => 
   });
 
   void test('overrides survive a restart on the same data dir and are enforced after it', async () => {
-    const raw = await RawClient.connect(b.port);
+    const raw = await RawClient.open(b.port);
     const res = await raw.send(
       IncrementalAlterConfigsRequest,
       IncrementalAlterConfigsResponse,
+      1,
       incrementalReq([
         {
           type: TOPIC,
@@ -924,7 +865,6 @@ void describe('config changes take effect at once and survive a restart', () => 
           ],
         },
       ]),
-      1,
     );
     raw.close();
     assert.equal(res.responses[0]!.errorCode, ErrorCode.NONE);
@@ -978,13 +918,13 @@ void describe('broker keys from server.properties show as STATIC_BROKER_CONFIG',
     ]);
 
     // v0 (no sources): only a topic override is "not default".
-    const raw = await RawClient.connect(b.port);
+    const raw = await RawClient.open(b.port);
     try {
       const v0 = await raw.send(
         DescribeConfigsRequest,
         DescribeConfigsResponse,
-        describeReq([{ type: TOPIC, name: 'statics', keys: ['retention.ms'] }]),
         0,
+        describeReq([{ type: TOPIC, name: 'statics', keys: ['retention.ms'] }]),
       );
       assert.equal(entriesOf(v0.results[0]).get('retention.ms')!.isDefault, true);
     } finally {
