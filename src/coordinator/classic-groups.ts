@@ -143,7 +143,12 @@ export class ClassicGroups {
     const isMember =
       group.members.has(req.memberId) ||
       (req.groupInstanceId !== null && group.staticMembers.has(req.groupInstanceId));
-    if (!isMember && group.size >= cfg.maxSize) {
+    // Reserved member ids (MEMBER_ID_REQUIRED) count too, so join attempts cannot pile up past the limit.
+    if (
+      !isMember &&
+      !group.pendingMembers.has(req.memberId) &&
+      group.size + group.pendingMembers.size >= cfg.maxSize
+    ) {
       return joinError(ErrorCode.GROUP_MAX_SIZE_REACHED, req.memberId);
     }
     if (!group.supportsProtocols(req.protocolType, req.protocols)) {
@@ -196,8 +201,7 @@ export class ClassicGroups {
         return this.updateMemberAndRebalance(group, member, join);
       case 'CompletingRebalance':
         // Same metadata: the member probably lost the join response; give it the current generation again.
-        if (member.sameProtocols(join.protocols))
-          return this.currentGeneration(group, member, join.apiVersion);
+        if (member.sameProtocols(join.protocols)) return this.currentGeneration(group, member);
         return this.updateMemberAndRebalance(group, member, join);
       case 'Stable':
         // The leader's rejoin forces a rebalance: that is how it reacts to changes outside member metadata.
@@ -205,23 +209,22 @@ export class ClassicGroups {
           return this.updateMemberAndRebalance(group, member, join);
         }
         this.scheduleSession(group, member);
-        return this.currentGeneration(group, member, join.apiVersion);
+        return this.currentGeneration(group, member);
       case 'Empty':
       case 'Dead':
         return joinError(ErrorCode.UNKNOWN_MEMBER_ID, memberId);
     }
   }
 
-  private currentGeneration(group: ClassicGroup, member: ClassicMember, apiVersion: number): JoinResponse {
+  private currentGeneration(group: ClassicGroup, member: ClassicMember): JoinResponse {
     const isLeader = member.memberId === group.leaderId;
-    return this.joinResponse(group, member.memberId, isLeader ? this.memberList(group) : [], apiVersion);
+    return this.joinResponse(group, member.memberId, isLeader ? this.memberList(group) : []);
   }
 
   private joinResponse(
     group: ClassicGroup,
     memberId: string,
     members: JoinGroupResponse.JoinGroupResponseMember[],
-    apiVersion: number,
     leader = group.leaderId ?? '',
     skipAssignment = false,
   ): JoinResponse {
@@ -230,8 +233,8 @@ export class ClassicGroups {
       errorCode: ErrorCode.NONE,
       generationId: group.generationId,
       protocolType: group.protocolType,
-      // Before v7 the protocol name is not nullable.
-      protocolName: group.protocolName ?? (apiVersion < 7 ? '' : null),
+      // Null only for an empty group; the JoinGroup handler writes '' before v7, where it is not nullable.
+      protocolName: group.protocolName,
       leader,
       skipAssignment,
       memberId,
@@ -333,21 +336,8 @@ export class ClassicGroups {
             // v9+: the leader learns it still leads but need not assign again (skipAssignment);
             // older leaders are told the previous leader id, so they act as followers and sync.
             join.apiVersion >= 9 && wasLeader
-              ? this.joinResponse(
-                  group,
-                  newMemberId,
-                  this.memberList(group),
-                  join.apiVersion,
-                  newMemberId,
-                  true,
-                )
-              : this.joinResponse(
-                  group,
-                  newMemberId,
-                  [],
-                  join.apiVersion,
-                  wasLeader ? oldMemberId : (group.leaderId ?? ''),
-                ),
+              ? this.joinResponse(group, newMemberId, this.memberList(group), newMemberId, true)
+              : this.joinResponse(group, newMemberId, [], wasLeader ? oldMemberId : (group.leaderId ?? '')),
           () => {
             if (group.generationId === generation && group.members.get(newMemberId) === member) {
               this.renameMember(group, member, oldMemberId);
@@ -468,8 +458,7 @@ export class ClassicGroups {
       m.isNew = false;
       this.scheduleSession(group, m);
       if (respond === null) continue;
-      // The response's version decides how a null protocol name is written; the handler normalises it.
-      respond(this.joinResponse(group, m.memberId, m.memberId === group.leaderId ? members : [], 7));
+      respond(this.joinResponse(group, m.memberId, m.memberId === group.leaderId ? members : []));
     }
     this.startSyncTimer(group);
     this.host.log(

@@ -619,11 +619,10 @@ export class GroupShard {
     const retentionMs = this.deps.config.offsetsRetentionMs;
     const records: CoordinatorRecord[] = [];
     const expiredGroups: ClassicGroup[] = [];
+    const consumerStates = new Map(this.consumer.list().map((g) => [g.groupId, g.state]));
     for (const groupId of [...this.offsets.groups()]) {
       const classic = this.classic.get(groupId);
-      const consumerGroup = this.consumer.has(groupId)
-        ? this.consumer.list().find((g) => g.groupId === groupId)
-        : undefined;
+      const consumerGroupState = consumerStates.get(groupId);
       let expired: (o: {
         topic: string;
         commitTimestampMs: number;
@@ -631,8 +630,8 @@ export class GroupShard {
       }) => boolean;
       const byOwnTime = (o: { commitTimestampMs: number; expireTimestampMs: number | null }): boolean =>
         (o.expireTimestampMs ?? o.commitTimestampMs + retentionMs) <= nowMs;
-      if (consumerGroup !== undefined) {
-        if (consumerGroup.state !== 'Empty') continue;
+      if (consumerGroupState !== undefined) {
+        if (consumerGroupState !== 'Empty') continue;
         expired = byOwnTime;
       } else if (classic === undefined || (classic.state === 'Empty' && !classic.protocolType)) {
         expired = byOwnTime;
