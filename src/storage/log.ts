@@ -5,7 +5,10 @@
  * offsets in call order), then written in order: an append that finds no write in flight
  * writes at once (its completion is its acknowledgement: no queue, one promise step), and the
  * write pump gathers whatever queued up while a write was in flight into one writev (group
- * commit). With `flush.messages` reached (1 = fsync every append), an append resolves only
+ * commit). Such a direct write checks its batches' CRCs while the file system writes them
+ * (the CRC is most of an append's CPU); a bad batch is answered CORRUPT_MESSAGE only after
+ * its bytes are cut from the file again, and they are past the log end in between, so no
+ * reader, flush or later append ever sees them (a crash in between: recovery cuts them). With `flush.messages` reached (1 = fsync every append), an append resolves only
  * after an fsync that it shares with every append written alongside it.
  *
  * Offsets are numbers: an offset grows by one per record, so 2^53 is out of reach (centuries
@@ -21,6 +24,7 @@ import {
   BATCH_HEADER_BYTES,
   BatchField,
   BatchSplitter,
+  checkBatchBody,
   readInt64Number,
   setMaxTimestampAndLogAppendTime,
   writeInt64Number,
@@ -87,6 +91,7 @@ interface PendingWrite {
 
 /** Appends check every batch's CRC32C (once: nothing later reads the records). */
 const VERIFY_CRC = { verifyCrc: true } as const;
+const FRAMES_ONLY = { verifyCrc: false } as const;
 
 export class PartitionLog {
   readonly fs: FileSystem;
@@ -178,15 +183,23 @@ export class PartitionLog {
     if (this.gate !== null) return this.afterGate(() => this.appendAsLeader(records, leaderEpoch));
     try {
       this.check();
-      const span = this.checkBatches(records);
+      const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
+      // Stamping the append time rewrites the CRC, so it must be checked first; a queued write
+      // is checked now too, as a failure behind other writes could not be undone alone.
+      let checkAfterWrite = !logAppendTime && !this.writing && this.pending.length === 0;
+      const span = this.checkBatches(records, !checkAfterWrite);
       const firstOffset = this.nextOffset;
       const endOffset = firstOffset + span;
       if (endOffset > Number.MAX_SAFE_INTEGER) {
         throw new StorageError(ErrorCode.INVALID_RECORD, `offsets of ${this.name} would pass 2^53`);
       }
       const nowMs = this.clock.nowMs();
-      const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
       const segment = this.segmentFor(records.length, endOffset - 1, firstOffset, nowMs);
+      if (checkAfterWrite && segment.openFile === null) {
+        // A segment's file opens on its first write, which then cannot start at once.
+        checkAfterWrite = false;
+        this.checkBodies(records);
+      }
       // Every batch of the append has the leader's epoch: the cache needs at most its first offset.
       const newEpoch =
         leaderEpoch >= 0 &&
@@ -218,7 +231,7 @@ export class PartitionLog {
         logStartOffset: this.logStartOffset,
         batches,
       };
-      return this.write(segment, position, records, firstOffset, endOffset, newEpoch, info);
+      return this.write(segment, position, records, firstOffset, endOffset, newEpoch, info, checkAfterWrite);
     } catch (e) {
       return rejection(e);
     }
@@ -229,7 +242,7 @@ export class PartitionLog {
     if (this.gate !== null) return this.afterGate(() => this.appendAsFollower(records));
     try {
       this.check();
-      this.checkBatches(records);
+      this.checkBatches(records, true);
       let expect = this.nextOffset;
       let batches = 0;
       for (let pos = 0; pos < records.length; pos += batchSizeAt(records, pos)) {
@@ -284,12 +297,13 @@ export class PartitionLog {
   }
 
   /**
-   * Validates every batch of an append (framing, magic, CRC — once per batch —, size limit,
-   * lastOffsetDelta) without decoding records or allocating per batch. Returns how many offsets
-   * the batches span; throws the StorageError to answer with.
+   * Validates every batch of an append (framing, magic, size limit, lastOffsetDelta, and with
+   * `withBodies` the CRC and record count: see checkBodies) without decoding records or
+   * allocating per batch. Returns how many offsets the batches span; throws the StorageError to
+   * answer with.
    */
-  private checkBatches(records: Buffer): number {
-    const splitter = new BatchSplitter(records, VERIFY_CRC);
+  private checkBatches(records: Buffer, withBodies: boolean): number {
+    const splitter = new BatchSplitter(records, withBodies ? VERIFY_CRC : FRAMES_ONLY);
     let span = 0;
     let negativeDelta = false;
     while (splitter.next()) {
@@ -303,17 +317,34 @@ export class PartitionLog {
       if (delta < 0) negativeDelta = true;
       span += delta + 1;
     }
-    if (splitter.error !== null) {
-      const e = splitter.error;
-      const code =
-        e instanceof UnsupportedMessageFormatError
-          ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
-          : ErrorCode.CORRUPT_MESSAGE;
-      throw new StorageError(code, `${this.name}: ${e.message}`);
-    }
+    if (splitter.error !== null) throw this.batchProblem(splitter.error);
     if (splitter.validBytes === 0) throw corruptRecord(`${this.name}: no record batches to append`);
     if (negativeDelta) throw corruptRecord(`${this.name}: negative lastOffsetDelta`);
     return span;
+  }
+
+  /** The CRC and record-count check of batches whose frames checkBatches accepted; throws as it does. */
+  private checkBodies(records: Buffer): void {
+    const problem = this.bodiesProblem(records);
+    if (problem !== null) throw problem;
+  }
+
+  private bodiesProblem(records: Buffer): StorageError | null {
+    for (let pos = 0; pos < records.length;) {
+      const sizeBytes = batchSizeAt(records, pos);
+      const e = checkBatchBody(records, pos, sizeBytes);
+      if (e !== null) return this.batchProblem(e);
+      pos += sizeBytes;
+    }
+    return null;
+  }
+
+  private batchProblem(e: Error): StorageError {
+    const code =
+      e instanceof UnsupportedMessageFormatError
+        ? ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT
+        : ErrorCode.CORRUPT_MESSAGE;
+    return new StorageError(code, `${this.name}: ${e.message}`);
   }
 
   /** The segment an append of `bytes` ending at `lastOffset` goes into, rolling first when needed. */
@@ -330,8 +361,9 @@ export class PartitionLog {
    * reached, fsynced; with a new leader epoch, after the epoch checkpoint is.
    *
    * With no write in flight (always so with one append at a time) the file write starts here and
-   * its completion resolves the append directly. Otherwise the append queues for the write pump,
-   * which gathers what queued into one writev.
+   * its completion resolves the append directly; `checkAfterWrite` batches get their CRC check
+   * while it runs (see discardWrite). Otherwise the append queues for the write pump, which
+   * gathers what queued into one writev.
    */
   private write(
     segment: LogSegment,
@@ -341,22 +373,33 @@ export class PartitionLog {
     endOffset: number,
     newEpoch: boolean,
     info: AppendInfo,
+    checkAfterWrite = false,
   ): Promise<AppendInfo> {
     const flushNeeded = endOffset - this.recoveryPoint >= this.config.flushMessages;
     const handle = segment.openFile;
     let written: Promise<AppendInfo>;
     if (!this.writing && this.pending.length === 0 && handle !== null) {
       this.writing = true;
+      let corrupt: StorageError | null = null;
       written = handle.writev([bytes], position).then(
         (n) => {
+          if (corrupt !== null) throw corrupt;
           this.writeDone(segment, position + n, endOffset);
           info.logStartOffset = this.logStartOffset;
           return info;
         },
         (e: unknown) => {
+          if (corrupt !== null) throw corrupt;
           throw this.failWrites(segment, firstOffset, e, []);
         },
       );
+      if (checkAfterWrite) {
+        corrupt = this.bodiesProblem(bytes);
+        if (corrupt !== null) {
+          this.discardWrite(written, segment, firstOffset);
+          return written;
+        }
+      }
     } else {
       written = new Promise<void>((resolve, reject) => {
         this.pending.push({ segment, position, bytes, firstOffset, endOffset, resolve, reject });
@@ -509,6 +552,29 @@ export class PartitionLog {
     for (const w of queued) w.reject(error);
     this.wakeWriteWaiters(true);
     return error;
+  }
+
+  /**
+   * The direct write at `firstOffset` (the only one in flight, nothing queued) holds a batch that
+   * failed its check. Its offsets leave the log at once, before anything else can run; once the
+   * write settles its bytes are cut from the file, appends waiting meanwhile at the gate.
+   */
+  private discardWrite(written: Promise<unknown>, segment: LogSegment, firstOffset: number): void {
+    this.nextOffset = firstOffset;
+    this.gate = written
+      .then(noop, noop)
+      .then(() => {
+        this.writing = false;
+        return this.rollBack(segment, firstOffset);
+      })
+      .catch((e: unknown) => {
+        this.offline = storageFailure(`${this.name}: offline after removing a corrupt batch failed`, e);
+        this.logLine(this.offline.message);
+      })
+      .finally(() => {
+        this.gate = null;
+        this.wakeWriteWaiters(true);
+      });
   }
 
   /** Resolves when every write below `offset` is done or has failed. */
@@ -905,6 +971,8 @@ export class PartitionLog {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function noop(): void {}
 
 /** What an async function would return for a thrown `e`: the non-async append paths use it. */
 function rejection(e: unknown): Promise<never> {

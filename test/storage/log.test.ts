@@ -194,6 +194,47 @@ void describe('append', () => {
     await log.close();
   });
 
+  void test('a bad CRC found while its write runs: the bytes are cut, appends behind it wait and get its offsets', async () => {
+    const { log } = await openLog({ dir: tmp.dir() });
+    const good = await fill(log, 2);
+    const logFile = `${log.dir}/${offsetFileName(0)}.log`;
+    const sizeBefore = nodeFs.statSync(logFile).size;
+    const bad = batchNo(9);
+    bad[bad.length - 1]! ^= 0xff;
+    // A new leader epoch with the bad batch: it must not stay in the epoch cache.
+    const refused = log.appendAsLeader(bad, 5);
+    assert.equal(log.logEndOffset, 4, 'the refused offsets leave the log end at once');
+    const b10 = batchNo(10);
+    const behind = log.appendAsLeader(b10, 0);
+    await rejectsStorage(refused, ErrorCode.CORRUPT_MESSAGE, /CRC/);
+    const info = await behind;
+    assert.equal(info.firstOffset, 4, 'the append behind the refused one gets its offsets');
+    good.push(copy(b10));
+    assert.equal(nodeFs.statSync(logFile).size, sizeBefore + BATCH_BYTES, 'no byte of the bad batch stays');
+    assert.equal(log.epochCache.latestEpoch(), 0, 'the refused epoch is not kept');
+    assertSameBatches(await readAll(log), good);
+    await log.close();
+    const { log: reopened } = await openLog({ dir: log.dir });
+    assertSameBatches(await readAll(reopened), good);
+    assert.equal(reopened.logEndOffset, 6);
+    await reopened.close();
+  });
+
+  void test('a bad CRC behind a write in flight is refused before it is queued; the write in flight succeeds', async () => {
+    const { log } = await openLog({ dir: tmp.dir() });
+    await fill(log, 1);
+    const bad = batchNo(9);
+    bad[bad.length - 1]! ^= 0xff;
+    const first = log.appendAsLeader(batchNo(1), 0);
+    const refused = log.appendAsLeader(bad, 0);
+    const third = log.appendAsLeader(batchNo(3), 0);
+    await rejectsStorage(refused, ErrorCode.CORRUPT_MESSAGE, /CRC/);
+    assert.equal((await first).firstOffset, 2);
+    assert.equal((await third).firstOffset, 4);
+    assert.equal((await readAll(log)).length, 3);
+    await log.close();
+  });
+
   void test('magic 0 and 1 are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT', async () => {
     const { log } = await openLog({ dir: tmp.dir() });
     for (const magic of [0, 1]) {

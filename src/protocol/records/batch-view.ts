@@ -226,8 +226,8 @@ function checkFrame(buf: Buffer, pos: number): number | BatchError {
   return sizeBytes;
 }
 
-/** Checks the CRC and the record count of a batch whose frame checkFrame accepted. */
-function checkBody(buf: Buffer, pos: number, sizeBytes: number): RecordBatchError | null {
+/** Checks the CRC and the record count of a batch whose frame checkFrame (a BatchSplitter without verifyCrc) accepted. */
+export function checkBatchBody(buf: Buffer, pos: number, sizeBytes: number): RecordBatchError | null {
   const stored = buf.readUInt32BE(pos + BatchField.crc);
   const computed = crc32c(buf.subarray(pos + BatchField.attributes, pos + sizeBytes));
   if (stored !== computed) {
@@ -281,7 +281,7 @@ export function checkBatch(buf: Buffer, verifyCrc: boolean): BatchError | null {
       ? new RecordBatchError('bad-record-count', 'negative record count', BatchField.recordCount)
       : null;
   }
-  return checkBody(buf, 0, sizeBytes);
+  return checkBatchBody(buf, 0, sizeBytes);
 }
 
 /** Patches the base offset. It is outside the CRC, so the checksum stays valid. */
@@ -353,7 +353,7 @@ export class BatchSplitter {
       return false;
     }
     if (this.verifyCrc) {
-      const err = checkBody(this.buf, this.nextPos, sizeBytes);
+      const err = checkBatchBody(this.buf, this.nextPos, sizeBytes);
       if (err !== null) {
         this.error = err;
         return false;
