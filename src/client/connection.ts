@@ -14,7 +14,7 @@ import { ApiVersionsResponse } from '../protocol/generated/message/ApiVersionsRe
 import { decodeResponse, encodeRequestFrame } from '../protocol/frame.js';
 import type { MessageCodec } from '../protocol/primitives/codec.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
-import { clientError, ConfigError, kafkaError, type KafkaClientError } from './errors.js';
+import { clientError, ConfigError, kafkaError, KafkaClientError } from './errors.js';
 
 /** Sent in ApiVersions v3+ so brokers can tell Samsa's client apart (KIP-511). */
 export const CLIENT_SOFTWARE_NAME = 'samsa';
@@ -183,12 +183,23 @@ export class BrokerConnection {
     nodeId = -1,
   ): Promise<BrokerConnection> {
     validateConnectionOptions(options);
-    const socket = await connectSocket(host, port, options.connectTimeoutMs, options.clock ?? systemClock);
+    const clock = options.clock ?? systemClock;
+    const startMs = clock.nowMs();
+    const socket = await connectSocket(host, port, options.connectTimeoutMs, clock);
     const conn = new BrokerConnection(socket, host, port, nodeId, options);
     try {
-      await conn.handshake();
+      // The handshake is part of opening: a broker that accepts but never answers is as
+      // unreachable as one that does not accept, and gets the rest of connectTimeoutMs.
+      await conn.handshake(Math.max(1, options.connectTimeoutMs - (clock.nowMs() - startMs)));
     } catch (e) {
       conn.close();
+      if (e instanceof KafkaClientError && e.errorName === 'REQUEST_TIMED_OUT') {
+        throw clientError(
+          'CONNECT_TIMEOUT',
+          `cannot connect to ${conn.address}: no ApiVersions answer within ${options.connectTimeoutMs} ms`,
+          e,
+        );
+      }
       throw e;
     }
     return conn;
@@ -442,12 +453,12 @@ export class BrokerConnection {
    * ApiVersions at our highest version; a broker that does not serve it answers
    * UNSUPPORTED_VERSION in v0 format with its own ApiVersions range, and we retry at that.
    */
-  private async handshake(): Promise<void> {
+  private async handshake(timeoutMs: number): Promise<void> {
     let version = clientMaxVersion(apis.ApiVersions.apiKey);
     // One retry at the broker's version, then v0 as a last resort.
     const maxAttempts = 3;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-      const response = await this.sendApiVersions(version);
+      const response = await this.sendApiVersions(version, timeoutMs);
       if (response.errorCode === ErrorCode.NONE) {
         this.brokerVersions = new Map(
           response.apiKeys.map((k) => [k.apiKey, { minVersion: k.minVersion, maxVersion: k.maxVersion }]),
@@ -466,14 +477,14 @@ export class BrokerConnection {
   }
 
   /** ApiVersions at `version`; an error response in v0 format (the KIP-511 fallback) is decoded as v0. */
-  private sendApiVersions(version: number): Promise<ApiVersionsResponse> {
+  private sendApiVersions(version: number, timeoutMs: number): Promise<ApiVersionsResponse> {
     const codec = apis.ApiVersions;
     return new Promise<ApiVersionsResponse>((resolve, reject) => {
       this.enqueue(
         codec.request,
         version,
         { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION },
-        undefined,
+        timeoutMs,
         reject,
         (frame) => {
           const decoded = decodeResponse(codec.response, frame, version);

@@ -491,3 +491,22 @@ void describe('BrokerConnection against a scripted server', () => {
     }
   });
 });
+
+void describe('BrokerConnection open timeouts', () => {
+  void test('a server that accepts but never answers ApiVersions fails the open within connectTimeoutMs', async () => {
+    const server = await ScriptedServer.start();
+    try {
+      const started = Date.now();
+      const e = await rejection(
+        BrokerConnection.open('127.0.0.1', server.port, { ...OPTIONS, connectTimeoutMs: 200 }),
+      );
+      const elapsedMs = Date.now() - started;
+      assert.equal(e.errorName, 'CONNECT_TIMEOUT');
+      assert.equal(e.retriable, true);
+      assert.match(e.message, new RegExp(`127\\.0\\.0\\.1:${server.port}.*200 ms`));
+      assert.ok(elapsedMs >= 190 && elapsedMs < 2000, `failed after about 200 ms (took ${elapsedMs} ms)`);
+    } finally {
+      await server.stop();
+    }
+  });
+});
