@@ -28,6 +28,7 @@ import { HANDLERS } from './handlers/index.js';
 import type { Handler } from './handlers/types.js';
 import { DEFAULT_NETWORK_LIMITS, NetworkServer } from './network/server.js';
 import { ReplicaManager } from './replica-manager.js';
+import { ProducerIdManager } from './producer-ids.js';
 import type { BrokerServices } from './services.js';
 import { lockDirs } from './dir-lock.js';
 import { readOrCreateMetaProperties } from './meta-properties.js';
@@ -64,6 +65,7 @@ export class Broker implements BrokerServices {
   private replicaManagerValue: ReplicaManager | null = null;
   private groupCoordinatorValue: GroupCoordinator | null = null;
   private metadataLog: LocalMetadataLog | null = null;
+  private producerIdsValue: ProducerIdManager | null = null;
   private stopping: Promise<void> | null = null;
   private releaseLocks: (() => void) | null = null;
 
@@ -149,6 +151,8 @@ export class Broker implements BrokerServices {
           : 1000,
         checkpointIntervalMs: c.logFlushOffsetCheckpointIntervalMs,
         cleanerBackoffMs: c.logCleanerBackoffMs,
+        producerExpirationCheckIntervalMs: c.producerIdExpirationCheckIntervalMs,
+        producerIdExpirationMs: c.producerIdExpirationMs,
       },
     });
     const replicaManager = new ReplicaManager(this.logManagerValue, c.nodeId, this.logLine);
@@ -233,6 +237,11 @@ export class Broker implements BrokerServices {
   get controller(): Controller {
     if (this.controllerValue === null) throw new Error('broker not started');
     return this.controllerValue;
+  }
+
+  get producerIds(): ProducerIdManager {
+    this.producerIdsValue ??= new ProducerIdManager(this.controller, this.nodeId);
+    return this.producerIdsValue;
   }
 
   get logManager(): LogManager {

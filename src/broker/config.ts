@@ -681,6 +681,14 @@ const BROKER_ONLY: readonly BrokerConfigDefinition[] = [
     doc: 'A partition forgets an idempotent producer’s sequence state after this long without writes from it.',
     effect: 'applied',
   },
+  {
+    name: 'producer.id.expiration.check.interval.ms',
+    type: 'int',
+    default: '600000',
+    validator: atLeast(1),
+    doc: 'How often partitions look for producers idle longer than producer.id.expiration.ms.',
+    effect: 'applied',
+  },
 ];
 
 const UNIT_MS = { minutes: 60_000, hours: 3_600_000 } as const;
@@ -835,6 +843,7 @@ export interface BrokerConfig {
   readonly transactionStateLogMinIsr: number;
   readonly transactionalIdExpirationMs: number;
   readonly producerIdExpirationMs: number;
+  readonly producerIdExpirationCheckIntervalMs: number;
   /** log.flush.scheduler.interval.ms — how often the flusher looks; `Infinity` (Long.MAX) by default. */
   readonly logFlushSchedulerIntervalMs: number;
   readonly logFlushOffsetCheckpointIntervalMs: number;
@@ -1443,6 +1452,7 @@ export function loadBrokerConfig(
     transactionStateLogMinIsr: num('transaction.state.log.min.isr'),
     transactionalIdExpirationMs: num('transactional.id.expiration.ms'),
     producerIdExpirationMs: num('producer.id.expiration.ms'),
+    producerIdExpirationCheckIntervalMs: num('producer.id.expiration.check.interval.ms'),
     logFlushSchedulerIntervalMs: num('log.flush.scheduler.interval.ms'),
     logFlushOffsetCheckpointIntervalMs: num('log.flush.offset.checkpoint.interval.ms'),
     logRetentionCheckIntervalMs: num('log.retention.check.interval.ms'),

@@ -58,6 +58,8 @@ export class Partition {
   async appendAsLeader(records: Buffer): Promise<AppendInfo> {
     const batches = recompressForTopic(records, this.log.config, this.log.name);
     const info = await this.log.appendAsLeader(batches, this.leaderEpoch);
+    // An idempotent producer's retry: the batches are in the log (and the cache) already.
+    if (info.duplicate === true) return info;
     if (info.lastOffset + 1 > this.highWatermark) this.highWatermark = info.lastOffset + 1;
     this.tail.add(info.firstOffset, info.lastOffset + 1, batches);
     for (const fetch of this.waiters) fetch.appended(batches.length);

@@ -6,6 +6,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { BrokerConfig } from './config.js';
 import type { FetchSessionCache } from './fetch-session-cache.js';
+import type { ProducerIdManager } from './producer-ids.js';
 import type { Handler } from './handlers/types.js';
 import type { ReplicaManager } from './replica-manager.js';
 
@@ -25,6 +26,8 @@ export interface BrokerServices {
   readonly clock: Clock;
   /** Incremental fetch sessions (KIP-227), shared by every connection. */
   readonly fetchSessions: FetchSessionCache;
+  /** Producer ids for InitProducerId, in blocks from the controller. */
+  readonly producerIds: ProducerIdManager;
   /** Every handler this broker serves (ApiVersions lists them). */
   readonly handlers: readonly Handler[];
   /** Where clients reach this broker: the first advertised listener with its bound port. */

@@ -14,6 +14,8 @@ import type { MetadataRecord } from './records.js';
 /** Kafka's limit on topic names (room for a partition suffix in a 255-byte file name). */
 const MAX_TOPIC_NAME_LENGTH = 249;
 const LEGAL_TOPIC_NAME = /^[a-zA-Z0-9._-]+$/;
+/** Producer ids handed to a broker at a time (Kafka's ProducerIdsBlock size). */
+export const PRODUCER_ID_BLOCK_SIZE = 1000;
 /** The metadata.version this node writes at bootstrap (Kafka 3.9's IBP_3_9_IV0). */
 export const METADATA_VERSION_LEVEL = 21;
 
@@ -162,6 +164,26 @@ export class Controller {
 
   private liveBrokerIds(): number[] {
     return [...this.current.brokers.values()].filter((b) => !b.fenced).map((b) => b.brokerId);
+  }
+
+  // ------------------------------------------------------------------ producer ids
+
+  /** The epoch of a registered broker's registration (-1 if unknown). */
+  brokerEpoch(brokerId: number): bigint {
+    return this.current.brokers.get(brokerId)?.epoch ?? -1n;
+  }
+
+  /**
+   * Hands `brokerId` the next block of producer ids, durably (a ProducerIdsRecord), as Kafka's
+   * controller answers AllocateProducerIds: ids survive restarts and are never handed out twice.
+   */
+  allocateProducerIds(brokerId: number, brokerEpoch: bigint): Promise<{ firstId: bigint; count: number }> {
+    return this.serial(async () => {
+      const firstId = this.current.nextProducerId;
+      const nextProducerId = firstId + BigInt(PRODUCER_ID_BLOCK_SIZE);
+      await this.commit([{ type: 'producerIds', value: { brokerId, brokerEpoch, nextProducerId } }]);
+      return { firstId, count: PRODUCER_ID_BLOCK_SIZE };
+    });
   }
 
   // ------------------------------------------------------------------ topics

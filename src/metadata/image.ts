@@ -37,6 +37,8 @@ export interface BrokerImage {
   readonly endpoints: readonly BrokerEndpointImage[];
   readonly rack: string | null;
   readonly fenced: boolean;
+  /** The epoch of the broker's registration. */
+  readonly epoch: bigint;
 }
 
 export interface MetadataDelta {
@@ -62,6 +64,8 @@ export class MetadataImage {
   readonly configs: ReadonlyMap<string, ReadonlyMap<string, string>>;
   readonly brokers: ReadonlyMap<number, BrokerImage>;
   readonly features: ReadonlyMap<string, number>;
+  /** The first producer id not yet handed out to a broker (ProducerIdsRecord). */
+  readonly nextProducerId: bigint;
 
   private constructor(
     offset: number,
@@ -70,6 +74,7 @@ export class MetadataImage {
     configs: ReadonlyMap<string, ReadonlyMap<string, string>>,
     brokers: ReadonlyMap<number, BrokerImage>,
     features: ReadonlyMap<string, number>,
+    nextProducerId: bigint,
   ) {
     this.offset = offset;
     this.topicsByName = topicsByName;
@@ -77,10 +82,11 @@ export class MetadataImage {
     this.configs = configs;
     this.brokers = brokers;
     this.features = features;
+    this.nextProducerId = nextProducerId;
   }
 
   static empty(): MetadataImage {
-    return new MetadataImage(-1, new Map(), new Map(), new Map(), new Map(), new Map());
+    return new MetadataImage(-1, new Map(), new Map(), new Map(), new Map(), new Map(), 0n);
   }
 
   topicConfig(topic: string): ReadonlyMap<string, string> {
@@ -106,6 +112,7 @@ export class MetadataImage {
     const deleted = new Map<string, TopicImage>();
     const changed = new Set<string>();
     const changedTopicConfigs = new Set<string>();
+    let nextProducerId = this.nextProducerId;
 
     const putTopic = (t: TopicImage): void => {
       byName.write().set(t.name, t);
@@ -194,14 +201,27 @@ export class MetadataImage {
             endpoints: v.endPoints.map((e) => ({ listener: e.name, host: e.host, port: e.port })),
             rack: v.rack,
             fenced: v.fenced,
+            epoch: v.brokerEpoch,
           });
+          break;
+        }
+        case 'producerIds': {
+          if (rec.value.nextProducerId > nextProducerId) nextProducerId = rec.value.nextProducerId;
           break;
         }
         case 'noOp':
           break;
       }
     }
-    const image = new MetadataImage(lastOffset, byName.map, byId.map, configs.map, brokers.map, features.map);
+    const image = new MetadataImage(
+      lastOffset,
+      byName.map,
+      byId.map,
+      configs.map,
+      brokers.map,
+      features.map,
+      nextProducerId,
+    );
     const latest = (id: string): TopicImage | undefined => image.topicsById.get(id);
     return {
       image,

@@ -13,6 +13,7 @@ import { FeatureLevelRecord } from '../protocol/generated/metadata-records/Featu
 import { NoOpRecord } from '../protocol/generated/metadata-records/NoOpRecord.js';
 import { PartitionChangeRecord } from '../protocol/generated/metadata-records/PartitionChangeRecord.js';
 import { PartitionRecord } from '../protocol/generated/metadata-records/PartitionRecord.js';
+import { ProducerIdsRecord } from '../protocol/generated/metadata-records/ProducerIdsRecord.js';
 import { RegisterBrokerRecord } from '../protocol/generated/metadata-records/RegisterBrokerRecord.js';
 import { RemoveTopicRecord } from '../protocol/generated/metadata-records/RemoveTopicRecord.js';
 import { TopicRecord } from '../protocol/generated/metadata-records/TopicRecord.js';
@@ -25,6 +26,7 @@ export type MetadataRecord =
   | { type: 'removeTopic'; value: RemoveTopicRecord }
   | { type: 'featureLevel'; value: FeatureLevelRecord }
   | { type: 'registerBroker'; value: RegisterBrokerRecord }
+  | { type: 'producerIds'; value: ProducerIdsRecord }
   | { type: 'noOp'; value: NoOpRecord };
 
 type RecordType = MetadataRecord['type'];
@@ -38,6 +40,7 @@ const CODECS: { [K in RecordType]: MessageCodec<Extract<MetadataRecord, { type: 
   removeTopic: RemoveTopicRecord,
   featureLevel: FeatureLevelRecord,
   registerBroker: RegisterBrokerRecord,
+  producerIds: ProducerIdsRecord,
   noOp: NoOpRecord,
 };
 

@@ -9,6 +9,8 @@
  *   every batch is validated (length, magic, CRC, offsets increasing), the indexes rebuilt, and
  *   the log cut at the first invalid byte; later segments are deleted. Everything recovered is
  *   fsynced. Recovery time grows with the unflushed tail, not with the log.
+ * - Then the producer state is loaded from its newest snapshot, and the batches after it
+ *   (at most the active segment: snapshots are taken at each roll and at close) replayed.
  */
 import type { Clock } from '../runtime/clock.js';
 import type { FileSystem } from '../runtime/fs.js';
@@ -98,7 +100,7 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   const logEndOffset = active.nextOffset;
   if (epochCache.truncateFromEnd(logEndOffset) || epochCache.truncateFromStart(logStartOffset))
     await epochCache.flush();
-  return new PartitionLog(
+  const log = new PartitionLog(
     {
       fs: o.fs,
       clock: o.clock,
@@ -112,6 +114,8 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
     Math.min(logStartOffset, logEndOffset),
     recoveryPoint,
   );
+  await log.loadProducerState();
+  return log;
 }
 
 /** Scans and validates every segment from the one holding the recovery point; returns the new recovery point. */

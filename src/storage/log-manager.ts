@@ -40,6 +40,10 @@ export interface LogManagerSchedule {
   checkpointIntervalMs: number;
   /** log.cleaner.backoff.ms: pause between cleaner passes. */
   cleanerBackoffMs: number;
+  /** producer.id.expiration.check.interval.ms */
+  producerExpirationCheckIntervalMs: number;
+  /** producer.id.expiration.ms: idle idempotent producers are forgotten after it. */
+  producerIdExpirationMs: number;
 }
 
 export const DEFAULT_SCHEDULE: LogManagerSchedule = {
@@ -47,6 +51,8 @@ export const DEFAULT_SCHEDULE: LogManagerSchedule = {
   flushCheckIntervalMs: 1_000,
   checkpointIntervalMs: 60_000,
   cleanerBackoffMs: 15_000,
+  producerExpirationCheckIntervalMs: 600_000,
+  producerIdExpirationMs: 86_400_000,
 };
 
 /** Compacts logs whose cleanup.policy includes compact (implemented in cleaner.ts). */
@@ -242,9 +248,23 @@ export class LogManager {
     every(this.schedule.retentionCheckIntervalMs, () => this.runRetention(), 'retention');
     every(this.schedule.flushCheckIntervalMs, () => this.flushDueLogs(), 'scheduled flush');
     every(this.schedule.checkpointIntervalMs, () => this.writeCheckpoints(), 'checkpoint');
+    every(
+      this.schedule.producerExpirationCheckIntervalMs,
+      () => Promise.resolve(this.removeExpiredProducers()),
+      'producer expiry',
+    );
     if (this.o.compactor !== undefined) {
       every(this.schedule.cleanerBackoffMs, () => this.runCleaner(), 'log cleaner');
     }
+  }
+
+  /** Forgets, in every log, the idempotent producers idle longer than producer.id.expiration.ms. */
+  removeExpiredProducers(): number {
+    let removed = 0;
+    for (const { log } of this.logs.values()) {
+      removed += log.removeExpiredProducers(this.schedule.producerIdExpirationMs);
+    }
+    return removed;
   }
 
   /**

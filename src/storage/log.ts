@@ -33,9 +33,10 @@ import { UnsupportedMessageFormatError } from '../protocol/primitives/errors.js'
 import type { Clock } from '../runtime/clock.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { corruptRecord, offsetOutOfRange, StorageError, storageFailure } from './errors.js';
-import type { TopicPartition } from './files.js';
+import { offsetFileName, type TopicPartition } from './files.js';
 import type { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfigValues } from './log-config.js';
+import { parseSnapshotFile, ProducerStateManager, SNAPSHOT_SUFFIX } from './producer-state.js';
 import { batchSizeAt, LogSegment } from './segment.js';
 
 const INT32_MAX = 0x7fffffff;
@@ -53,6 +54,8 @@ export interface AppendInfo {
   logAppendTimeMs: number;
   logStartOffset: number;
   batches: number;
+  /** An idempotent producer's retry of batches already in the log: nothing was written. */
+  duplicate?: true;
 }
 
 export interface ReadResult {
@@ -99,6 +102,8 @@ export class PartitionLog {
   readonly dir: string;
   readonly topicPartition: TopicPartition;
   readonly epochCache: LeaderEpochCache;
+  /** Idempotent producers' epochs and last batches (see producer-state.ts). */
+  readonly producerState: ProducerStateManager;
   config: LogConfigValues;
   private readonly logLine: (message: string) => void;
 
@@ -122,6 +127,8 @@ export class PartitionLog {
   /** Appends, truncations and flushes wait on this while the log is rolled back or truncated. */
   private gate: Promise<void> | null = null;
   private flushChain: Promise<void> = Promise.resolve();
+  /** Producer-state snapshots being written in the background, in order. */
+  private snapshotChain: Promise<void> = Promise.resolve();
 
   private offline: StorageError | null = null;
   private closed = false;
@@ -142,6 +149,7 @@ export class PartitionLog {
     this.logStartOffset = logStartOffset;
     this.recoveryPoint = Math.min(recoveryPoint, this.nextOffset);
     this.lastFlushMs = deps.clock.nowMs();
+    this.producerState = new ProducerStateManager(this.name);
   }
 
   get name(): string {
@@ -193,6 +201,8 @@ export class PartitionLog {
       if (endOffset > Number.MAX_SAFE_INTEGER) {
         throw new StorageError(ErrorCode.INVALID_RECORD, `offsets of ${this.name} would pass 2^53`);
       }
+      const producers = this.checkProducers(records, checkAfterWrite);
+      if (producers !== null) return producers;
       const nowMs = this.clock.nowMs();
       const segment = this.segmentFor(records.length, endOffset - 1, firstOffset, nowMs);
       if (checkAfterWrite && segment.openFile === null) {
@@ -231,10 +241,53 @@ export class PartitionLog {
         logStartOffset: this.logStartOffset,
         batches,
       };
-      return this.write(segment, position, records, firstOffset, endOffset, newEpoch, info, checkAfterWrite);
+      const written = this.write(
+        segment,
+        position,
+        records,
+        firstOffset,
+        endOffset,
+        newEpoch,
+        info,
+        checkAfterWrite,
+      );
+      // A batch that failed its check during the write closed the gate (discardWrite): it is
+      // not in the log, so the producer state must not see it.
+      if (this.gate === null) this.producerState.update(records);
+      return written;
     } catch (e) {
       return rejection(e);
     }
+  }
+
+  /**
+   * The producer-state check of a leader's append: null to go on and append, or the answer
+   * (a duplicate's offsets, once they are written). Batches whose CRC is not checked yet are
+   * checked before anything but an append is answered, so a corrupt batch is CORRUPT_MESSAGE.
+   */
+  private checkProducers(records: Buffer, crcUnchecked: boolean): Promise<AppendInfo> | null {
+    let check;
+    try {
+      check = this.producerState.check(records);
+    } catch (e) {
+      if (crcUnchecked) this.checkBodies(records);
+      throw e;
+    }
+    if (check.kind === 'append') return null;
+    if (crcUnchecked) this.checkBodies(records);
+    const info: AppendInfo = {
+      firstOffset: check.firstOffset,
+      lastOffset: check.lastOffset,
+      logAppendTimeMs: -1,
+      logStartOffset: this.logStartOffset,
+      batches: 0,
+      duplicate: true,
+    };
+    // The original may still be on its way to the file: answer when it is there.
+    return this.writesDone(check.lastOffset + 1).then(() => {
+      info.logStartOffset = this.logStartOffset;
+      return info;
+    });
   }
 
   /** Appends batches replicated from a leader: offsets and epochs kept as they are. */
@@ -284,6 +337,7 @@ export class PartitionLog {
         logStartOffset: this.logStartOffset,
         batches,
       };
+      this.producerState.update(records);
       return this.write(segment, position, records, firstOffset, expect, newEpoch, info);
     } catch (e) {
       return rejection(e);
@@ -462,6 +516,8 @@ export class PartitionLog {
     const segment = new LogSegment(this.fs, this.dir, baseOffset, this.config);
     segment.resetIndexes();
     this.segments.push(segment);
+    // The producer state as of the new segment, so that recovery replays at most one segment.
+    this.writeProducerSnapshot(baseOffset);
 
     this.logLine(
       `${this.name}: rolled a new segment at offset ${baseOffset} (previous: ${old.sizeBytes} bytes)`,
@@ -565,7 +621,7 @@ export class PartitionLog {
       .then(noop, noop)
       .then(() => {
         this.writing = false;
-        return this.rollBack(segment, firstOffset);
+        return this.rollBack(segment, firstOffset, false);
       })
       .catch((e: unknown) => {
         this.offline = storageFailure(`${this.name}: offline after removing a corrupt batch failed`, e);
@@ -593,7 +649,8 @@ export class PartitionLog {
     for (const w of this.writeWaiters.splice(0, n)) w.resolve();
   }
 
-  private async rollBack(segment: LogSegment, offset: number): Promise<void> {
+  /** Cuts the log back to `offset` after a failed write; `producersTouched`: the producer state saw what is cut. */
+  private async rollBack(segment: LogSegment, offset: number, producersTouched = true): Promise<void> {
     await this.removeSegmentsAfter(segment);
     await segment.truncateTo(offset);
     this.nextOffset = segment.nextOffset;
@@ -602,6 +659,7 @@ export class PartitionLog {
     this.recoveryPoint = Math.min(this.recoveryPoint, this.nextOffset);
     this.epochCache.truncateFromEnd(this.nextOffset);
     await this.epochCache.flush();
+    if (producersTouched) await this.loadProducerState();
   }
 
   /** Deletes every segment after `segment` (their files, if any were created). */
@@ -645,6 +703,7 @@ export class PartitionLog {
           for (const s of this.segments) if (s.baseOffset < target) s.dirEntrySynced = true;
         }
         await this.epochCache.flush();
+        await this.snapshotChain;
       } catch (e) {
         // Kafka takes a log whose fsync failed offline: what the OS kept is unknown until recovery.
         this.offline = storageFailure(`${this.name}: fsync failed; the log is offline until reopened`, e);
@@ -870,6 +929,7 @@ export class PartitionLog {
       this.logStartOffset = offset;
       await this.removeSegmentsBelowStart();
       if (this.epochCache.truncateFromStart(offset)) await this.epochCache.flush();
+      await this.deleteSnapshotsBelowFirstSegment();
       return this.logStartOffset;
     });
   }
@@ -906,6 +966,7 @@ export class PartitionLog {
       }
       if (deleted > 0 && this.epochCache.truncateFromStart(this.logStartOffset))
         await this.epochCache.flush();
+      if (deleted > 0) await this.deleteSnapshotsBelowFirstSegment();
       return deleted;
     });
   }
@@ -927,6 +988,7 @@ export class PartitionLog {
       this.readHints.clear();
       this.recoveryPoint = Math.min(this.recoveryPoint, this.nextOffset);
       if (this.epochCache.truncateFromEnd(this.nextOffset)) await this.epochCache.flush();
+      await this.loadProducerState();
       this.logLine(`${this.name}: truncated to offset ${this.nextOffset}`);
     });
   }
@@ -952,7 +1014,96 @@ export class PartitionLog {
     this.logStartOffset = offset;
     this.recoveryPoint = offset;
     await this.epochCache.clearAndFlush();
+    await this.snapshotChain;
+    await this.deleteProducerSnapshots(() => true);
+    this.producerState.reset(offset);
     this.logLine(`${this.name}: emptied, starting again at offset ${offset}`);
+  }
+
+  // ------------------------------------------------------------------ producer state
+
+  /** Forgets idempotent producers idle for `expirationMs` (producer.id.expiration.ms). */
+  removeExpiredProducers(expirationMs: number): number {
+    return this.producerState.removeExpired(this.clock.nowMs(), expirationMs);
+  }
+
+  /**
+   * Writes the producer state as of `offset` (the log end now) to `<offset>.snapshot`, in the
+   * background and in order; a failure is logged (recovery then replays from an older one).
+   */
+  private writeProducerSnapshot(offset: number): void {
+    const bytes = this.producerState.encodeSnapshot();
+    const path = `${this.dir}/${offsetFileName(offset)}${SNAPSHOT_SUFFIX}`;
+    this.snapshotChain = this.snapshotChain.then(() =>
+      this.fs.writeFileAtomic(path, bytes).catch((e: unknown) => {
+        this.logLine(`${this.name}: writing the producer snapshot ${path} failed: ${String(e)}`);
+      }),
+    );
+  }
+
+  /** Snapshot files by offset, ascending. */
+  private async producerSnapshots(): Promise<number[]> {
+    const names = await this.fs.readdir(this.dir);
+    return names
+      .map(parseSnapshotFile)
+      .filter((o): o is number => o !== null)
+      .sort((a, b) => a - b);
+  }
+
+  private async deleteProducerSnapshots(doomed: (offset: number) => boolean): Promise<void> {
+    for (const offset of await this.producerSnapshots()) {
+      if (doomed(offset)) await this.fs.unlink(`${this.dir}/${offsetFileName(offset)}${SNAPSHOT_SUFFIX}`);
+    }
+  }
+
+  /** Snapshots of deleted segments go with them; the newest snapshot always stays. */
+  private async deleteSnapshotsBelowFirstSegment(): Promise<void> {
+    await this.snapshotChain;
+    const offsets = await this.producerSnapshots();
+    const newest = offsets[offsets.length - 1];
+    const first = this.segments[0]!.baseOffset;
+    await this.deleteProducerSnapshots((o) => o < first && o !== newest);
+  }
+
+  /**
+   * Rebuilds the producer state for the log as it is (at open, and after a truncation): from the
+   * newest usable snapshot at or below the log end (newer ones describe a cut tail and are
+   * deleted, unusable ones are deleted too), then the batches after it, read from the log.
+   */
+  async loadProducerState(): Promise<void> {
+    await this.snapshotChain;
+    const end = this.nextOffset;
+    const offsets = await this.producerSnapshots();
+    let from = -1;
+    for (let i = offsets.length - 1; i >= 0 && from < 0; i--) {
+      const offset = offsets[i]!;
+      const path = `${this.dir}/${offsetFileName(offset)}${SNAPSHOT_SUFFIX}`;
+      if (offset <= end) {
+        const bytes = await this.fs.readFile(path);
+        const problem = bytes === null ? 'missing' : this.producerState.loadSnapshot(bytes, offset);
+        if (problem === null) {
+          from = offset;
+          break;
+        }
+        this.logLine(`${this.name}: producer snapshot ${path} is unusable (${problem}); deleting it`);
+      }
+      await this.fs.unlink(path);
+    }
+    if (from < 0) {
+      this.producerState.reset(this.logStartOffset);
+      from = this.logStartOffset;
+    }
+    // Replay what the snapshot does not cover: the batches' headers are all that is read.
+    const REPLAY_READ_BYTES = 1 << 20;
+    let offset = Math.max(from, this.logStartOffset);
+    while (offset < end) {
+      const { records } = await this.read(offset, REPLAY_READ_BYTES);
+      if (records.length === 0) break;
+      this.producerState.update(records);
+      if (this.producerState.mapEndOffset <= offset) break;
+      offset = this.producerState.mapEndOffset;
+    }
+    this.producerState.mapEndOffset = end;
   }
 
   // ------------------------------------------------------------------ close
@@ -964,6 +1115,9 @@ export class PartitionLog {
     if (this.offline === null) {
       await this.flush();
       await this.activeSegment.persistIndexes();
+      // Opening after a clean shutdown then replays nothing.
+      this.writeProducerSnapshot(this.nextOffset);
+      await this.snapshotChain;
     }
     this.closed = true;
     for (const s of this.segments) await s.close();

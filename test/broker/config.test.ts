@@ -296,6 +296,7 @@ const KAFKA: Record<string, [string, string | null]> = {
   'transaction.state.log.min.isr': ['int', '2'],
   'transactional.id.expiration.ms': ['int', '604800000'],
   'producer.id.expiration.ms': ['int', '86400000'],
+  'producer.id.expiration.check.interval.ms': ['int', '600000'],
   // Topic-config synonyms
   'log.cleanup.policy': ['list', 'delete'],
   'compression.type': ['string', 'producer'],
@@ -454,6 +455,7 @@ void describe('loadBrokerConfig: defaults', () => {
       transactionStateLogMinIsr: 1,
       transactionalIdExpirationMs: 604800000,
       producerIdExpirationMs: 86400000,
+      producerIdExpirationCheckIntervalMs: 600000,
       logFlushSchedulerIntervalMs: Infinity,
       logFlushOffsetCheckpointIntervalMs: 60000,
       logRetentionCheckIntervalMs: 300000,

@@ -1,0 +1,327 @@
+/**
+ * Per-partition producer state, for idempotent (and later transactional) producers: for each
+ * producer id, its epoch and the metadata of its last batches, so that a retried batch is
+ * answered with the offsets it already has (a duplicate) and a gap in its sequence numbers is
+ * refused (OUT_OF_ORDER_SEQUENCE_NUMBER), as Kafka's ProducerStateManager does.
+ *
+ * The state is rebuilt from the log: a snapshot file (`<offset>.snapshot`, Kafka's format)
+ * holds it as of an offset, and the batches after that offset are replayed. Snapshots are taken
+ * at segment roll and at clean shutdown, so opening a cleanly closed log replays nothing and an
+ * unclean one replays at most the active segment.
+ *
+ * Producer ids are int64 on the wire and stay `bigint` here: a client may send any id.
+ */
+import { ErrorCode } from '../protocol/error-codes.js';
+import { BatchField, CONTROL_BIT, TRANSACTIONAL_BIT } from '../protocol/records/batch-view.js';
+import { crc32c } from '../protocol/records/crc32c.js';
+import { StorageError } from './errors.js';
+
+export const NO_PRODUCER_EPOCH = -1;
+export const NO_SEQUENCE = -1;
+/** Batches remembered per producer for duplicate detection: the client's max in-flight requests. */
+export const BATCHES_KEPT_PER_PRODUCER = 5;
+export const SNAPSHOT_SUFFIX = '.snapshot';
+/** Kafka's producer snapshot format version. */
+const SNAPSHOT_VERSION = 1;
+const INT32_MAX = 0x7fffffff;
+
+/** One batch of a producer, as remembered for duplicate detection. */
+interface BatchMetadata {
+  firstSeq: number;
+  lastSeq: number;
+  firstOffset: number;
+  lastOffset: number;
+  timestampMs: number;
+}
+
+export class ProducerEntry {
+  readonly producerId: bigint;
+  epoch = NO_PRODUCER_EPOCH;
+  /** The last batches, oldest first, at most BATCHES_KEPT_PER_PRODUCER. */
+  readonly batches: BatchMetadata[] = [];
+  lastTimestampMs = -1;
+  coordinatorEpoch = -1;
+  /** First offset of the producer's open transaction, or -1. */
+  currentTxnFirstOffset = -1;
+
+  constructor(producerId: bigint) {
+    this.producerId = producerId;
+  }
+
+  get lastSeq(): number {
+    return this.batches.length === 0 ? NO_SEQUENCE : this.batches[this.batches.length - 1]!.lastSeq;
+  }
+
+  get lastOffset(): number {
+    return this.batches.length === 0 ? -1 : this.batches[this.batches.length - 1]!.lastOffset;
+  }
+
+  private addBatch(b: BatchMetadata): void {
+    if (this.batches.length === BATCHES_KEPT_PER_PRODUCER) this.batches.shift();
+    this.batches.push(b);
+  }
+
+  /** Moves to `epoch` (forgetting the batches of an older one) and records a batch. */
+  record(epoch: number, b: BatchMetadata): void {
+    if (epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.batches.length = 0;
+    }
+    this.addBatch(b);
+    this.lastTimestampMs = b.timestampMs;
+  }
+}
+
+/** What the producer state says of an append, before it is written. */
+export type ProducerCheck =
+  | { kind: 'append' }
+  /** The append repeats a batch already in the log: answer with its offsets, write nothing. */
+  | { kind: 'duplicate'; firstOffset: number; lastOffset: number };
+
+/** The last sequence number of a batch: Kafka's sequences wrap from INT32_MAX to 0. */
+export function lastSequenceOf(baseSequence: number, lastOffsetDelta: number): number {
+  return baseSequence > INT32_MAX - lastOffsetDelta
+    ? lastOffsetDelta - (INT32_MAX - baseSequence) - 1
+    : baseSequence + lastOffsetDelta;
+}
+
+function inSequence(lastSeq: number, nextSeq: number): boolean {
+  return nextSeq === lastSeq + 1 || (nextSeq === 0 && lastSeq === INT32_MAX);
+}
+
+export class ProducerStateManager {
+  private readonly name: string;
+  readonly producers = new Map<bigint, ProducerEntry>();
+  /** Offset up to which (exclusive) the state reflects the log. */
+  mapEndOffset = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /**
+   * Checks the idempotent batches of a leader's append (`records` validated, offsets not yet
+   * assigned) against the state; throws the StorageError to answer with. Batches without a
+   * producer id pass. Nothing changes until `update`.
+   */
+  check(records: Buffer): ProducerCheck {
+    // Batches of one producer later in the same append see the earlier ones (rare: clients send
+    // one batch per partition per request), through this overlay of their last sequences.
+    let seen: Map<bigint, { epoch: number; lastSeq: number }> | null = null;
+    for (let pos = 0; pos < records.length;) {
+      const sizeBytes = records.readInt32BE(pos + BatchField.batchLength) + 12;
+      const producerId = records.readBigInt64BE(pos + BatchField.producerId);
+      if (producerId >= 0n && (records.readInt16BE(pos + BatchField.attributes) & CONTROL_BIT) !== 0) {
+        // A transaction marker (from a coordinator) carries no sequence; only its epoch counts.
+        const epoch = records.readInt16BE(pos + BatchField.producerEpoch);
+        const currentEpoch = seen?.get(producerId)?.epoch ?? this.producers.get(producerId)?.epoch;
+        if (currentEpoch !== undefined && epoch < currentEpoch) {
+          throw new StorageError(
+            ErrorCode.INVALID_PRODUCER_EPOCH,
+            `${this.name}: transaction marker of producer ${producerId} has epoch ${epoch}, below the last seen epoch ${currentEpoch}`,
+          );
+        }
+      } else if (producerId >= 0n) {
+        const epoch = records.readInt16BE(pos + BatchField.producerEpoch);
+        const firstSeq = records.readInt32BE(pos + BatchField.baseSequence);
+        const lastSeq = lastSequenceOf(firstSeq, records.readInt32BE(pos + BatchField.lastOffsetDelta));
+        const entry = this.producers.get(producerId);
+        const earlier = seen?.get(producerId);
+        if (earlier === undefined && entry !== undefined && epoch === entry.epoch) {
+          const dup = entry.batches.find((b) => b.firstSeq === firstSeq && b.lastSeq === lastSeq);
+          if (dup !== undefined)
+            return { kind: 'duplicate', firstOffset: dup.firstOffset, lastOffset: dup.lastOffset };
+        }
+        const currentEpoch = earlier?.epoch ?? entry?.epoch ?? NO_PRODUCER_EPOCH;
+        const currentLastSeq = earlier?.lastSeq ?? entry?.lastSeq ?? NO_SEQUENCE;
+        this.checkOne(producerId, epoch, firstSeq, currentEpoch, currentLastSeq);
+        seen ??= new Map();
+        seen.set(producerId, { epoch, lastSeq });
+      }
+      pos += sizeBytes;
+    }
+    return { kind: 'append' };
+  }
+
+  private checkOne(
+    producerId: bigint,
+    epoch: number,
+    firstSeq: number,
+    currentEpoch: number,
+    currentLastSeq: number,
+  ): void {
+    if (firstSeq < 0) {
+      throw new StorageError(
+        ErrorCode.INVALID_RECORD,
+        `${this.name}: producer ${producerId} sent base sequence ${firstSeq}`,
+      );
+    }
+    if (currentEpoch !== NO_PRODUCER_EPOCH && epoch < currentEpoch) {
+      throw new StorageError(
+        ErrorCode.INVALID_PRODUCER_EPOCH,
+        `${this.name}: producer ${producerId} has epoch ${epoch}, below the last seen epoch ${currentEpoch}`,
+      );
+    }
+    if (epoch !== currentEpoch) {
+      if (firstSeq === 0) return;
+      if (currentEpoch !== NO_PRODUCER_EPOCH) {
+        throw new StorageError(
+          ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+          `${this.name}: producer ${producerId} starts epoch ${epoch} at sequence ${firstSeq}, not 0`,
+        );
+      }
+      throw new StorageError(
+        ErrorCode.UNKNOWN_PRODUCER_ID,
+        `${this.name}: no state for producer ${producerId} (expired or removed), and its batch starts at sequence ${firstSeq}, not 0`,
+      );
+    }
+    // The same epoch with no batch left (all removed by retention or DeleteRecords): any sequence.
+    if (currentLastSeq !== NO_SEQUENCE && !inSequence(currentLastSeq, firstSeq)) {
+      throw new StorageError(
+        ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        `${this.name}: producer ${producerId} sent sequence ${firstSeq} after ${currentLastSeq} (epoch ${epoch})`,
+      );
+    }
+  }
+
+  /** Records the batches of an append (offsets assigned), from a leader or a follower or a replay. */
+  update(records: Buffer): void {
+    let endOffset = this.mapEndOffset;
+    for (let pos = 0; pos < records.length;) {
+      const sizeBytes = records.readInt32BE(pos + BatchField.batchLength) + 12;
+      const baseOffset = Number(records.readBigInt64BE(pos + BatchField.baseOffset));
+      const lastOffsetDelta = records.readInt32BE(pos + BatchField.lastOffsetDelta);
+      const lastOffset = baseOffset + lastOffsetDelta;
+      const producerId = records.readBigInt64BE(pos + BatchField.producerId);
+      if (producerId >= 0n) {
+        const attributes = records.readInt16BE(pos + BatchField.attributes);
+        const epoch = records.readInt16BE(pos + BatchField.producerEpoch);
+        let entry = this.producers.get(producerId);
+        if (entry === undefined) {
+          entry = new ProducerEntry(producerId);
+          this.producers.set(producerId, entry);
+        }
+        const timestampMs = Number(records.readBigInt64BE(pos + BatchField.maxTimestamp));
+        if ((attributes & CONTROL_BIT) !== 0) {
+          // A transaction marker ends the producer's transaction; its sequence means nothing.
+          if (epoch > entry.epoch) {
+            entry.epoch = epoch;
+            entry.batches.length = 0;
+          }
+          entry.currentTxnFirstOffset = -1;
+          entry.lastTimestampMs = timestampMs;
+        } else {
+          const firstSeq = records.readInt32BE(pos + BatchField.baseSequence);
+          entry.record(epoch, {
+            firstSeq,
+            lastSeq: lastSequenceOf(firstSeq, lastOffsetDelta),
+            firstOffset: baseOffset,
+            lastOffset,
+            timestampMs,
+          });
+          if ((attributes & TRANSACTIONAL_BIT) !== 0 && entry.currentTxnFirstOffset < 0) {
+            entry.currentTxnFirstOffset = baseOffset;
+          }
+        }
+      }
+      endOffset = lastOffset + 1;
+      pos += sizeBytes;
+    }
+    if (endOffset > this.mapEndOffset) this.mapEndOffset = endOffset;
+  }
+
+  /** Forgets producers whose last write is older than `expirationMs` and who have no open transaction. */
+  removeExpired(nowMs: number, expirationMs: number): number {
+    let removed = 0;
+    for (const [id, e] of this.producers) {
+      if (e.currentTxnFirstOffset < 0 && nowMs - e.lastTimestampMs >= expirationMs) {
+        this.producers.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets every producer (the log was emptied) and starts at `offset`. */
+  reset(offset: number): void {
+    this.producers.clear();
+    this.mapEndOffset = offset;
+  }
+
+  // ------------------------------------------------------------------ snapshots
+
+  /**
+   * The state in Kafka's snapshot format: int16 version, uint32 CRC32C of what follows, then an
+   * int32 count of entries, each producer id (int64), epoch (int16), last sequence (int32), last
+   * offset (int64), offset delta of its last batch (int32), timestamp (int64), coordinator epoch
+   * (int32) and the first offset of its open transaction (int64). Only the last batch of each
+   * producer survives a snapshot, as in Kafka.
+   */
+  encodeSnapshot(): Buffer {
+    const ENTRY_BYTES = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
+    const buf = Buffer.alloc(2 + 4 + 4 + this.producers.size * ENTRY_BYTES);
+    buf.writeInt16BE(SNAPSHOT_VERSION, 0);
+    buf.writeInt32BE(this.producers.size, 6);
+    let pos = 10;
+    for (const e of this.producers.values()) {
+      const last = e.batches[e.batches.length - 1];
+      buf.writeBigInt64BE(e.producerId, pos);
+      buf.writeInt16BE(e.epoch, pos + 8);
+      buf.writeInt32BE(last?.lastSeq ?? NO_SEQUENCE, pos + 10);
+      buf.writeBigInt64BE(BigInt(last?.lastOffset ?? -1), pos + 14);
+      buf.writeInt32BE(last === undefined ? 0 : last.lastOffset - last.firstOffset, pos + 22);
+      buf.writeBigInt64BE(BigInt(e.lastTimestampMs), pos + 26);
+      buf.writeInt32BE(e.coordinatorEpoch, pos + 34);
+      buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset), pos + 38);
+      pos += ENTRY_BYTES;
+    }
+    buf.writeUInt32BE(crc32c(buf.subarray(6)), 2);
+    return buf;
+  }
+
+  /** Replaces the state with a snapshot's, as of `offset`; a string says why the file is unusable. */
+  loadSnapshot(buf: Buffer, offset: number): string | null {
+    const ENTRY_BYTES = 46;
+    if (buf.length < 10) return 'shorter than its header';
+    const version = buf.readInt16BE(0);
+    if (version !== SNAPSHOT_VERSION) return `unknown version ${version}`;
+    if (buf.readUInt32BE(2) !== crc32c(buf.subarray(6))) return 'CRC mismatch';
+    const count = buf.readInt32BE(6);
+    if (count < 0 || buf.length !== 10 + count * ENTRY_BYTES) return `${count} entries do not fit its size`;
+    const producers = new Map<bigint, ProducerEntry>();
+    for (let i = 0, pos = 10; i < count; i++, pos += ENTRY_BYTES) {
+      const e = new ProducerEntry(buf.readBigInt64BE(pos));
+      e.epoch = buf.readInt16BE(pos + 8);
+      const lastSeq = buf.readInt32BE(pos + 10);
+      const lastOffset = Number(buf.readBigInt64BE(pos + 14));
+      const offsetDelta = buf.readInt32BE(pos + 22);
+      e.lastTimestampMs = Number(buf.readBigInt64BE(pos + 26));
+      e.coordinatorEpoch = buf.readInt32BE(pos + 34);
+      e.currentTxnFirstOffset = Number(buf.readBigInt64BE(pos + 38));
+      if (lastSeq !== NO_SEQUENCE && lastOffset >= 0) {
+        e.batches.push({
+          firstSeq:
+            lastSeq - offsetDelta < 0 ? INT32_MAX - (offsetDelta - lastSeq) + 1 : lastSeq - offsetDelta,
+          lastSeq,
+          firstOffset: lastOffset - offsetDelta,
+          lastOffset,
+          timestampMs: e.lastTimestampMs,
+        });
+      }
+      producers.set(e.producerId, e);
+    }
+    this.producers.clear();
+    for (const [id, e] of producers) this.producers.set(id, e);
+    this.mapEndOffset = offset;
+    return null;
+  }
+}
+
+/** `00000000000000000042.snapshot` → 42; null for other names. */
+export function parseSnapshotFile(name: string): number | null {
+  if (!name.endsWith(SNAPSHOT_SUFFIX)) return null;
+  const digits = name.slice(0, -SNAPSHOT_SUFFIX.length);
+  if (!/^\d{20}$/.test(digits)) return null;
+  const n = Number(digits);
+  return Number.isSafeInteger(n) ? n : null;
+}
