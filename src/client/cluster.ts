@@ -129,6 +129,11 @@ export class Cluster {
    * none, which still refreshes brokers and controller). One attempt; callers retry.
    */
   async refreshMetadata(topics?: readonly string[] | null): Promise<void> {
+    await this.fetchMetadata(topics);
+  }
+
+  /** refreshMetadata that also returns the broker's answer (per-topic errors included), for Admin. */
+  async fetchMetadata(topics?: readonly string[] | null): Promise<MetadataResponse> {
     this.checkOpen();
     const wanted = topics === undefined ? [...this.topics.keys()] : topics;
     const conn = await this.anyConnection();
@@ -144,6 +149,7 @@ export class Cluster {
     };
     const response = await conn.send(apis.Metadata, version, request);
     this.applyMetadata(response, wanted === null || (version === 0 && wanted.length === 0));
+    return response;
   }
 
   private applyMetadata(response: MetadataResponse, allTopics: boolean): void {
