@@ -32,7 +32,7 @@ function loggedStates(log: MemoryShardLog, id: string): number[] {
     assert.ok('records' in batch, 'a readable batch');
     for (const r of batch.records) {
       const d = decodeTxnRecord(r.key!, r.value);
-      assert.ok(typeof d !== 'string', `a readable record: ${String(d)}`);
+      assert.ok(typeof d !== 'string', `a readable record: ${typeof d === 'string' ? d : ''}`);
       if (d.transactionalId === id) out.push(d.metadata?.state ?? -1);
     }
   }
