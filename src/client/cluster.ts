@@ -93,6 +93,8 @@ export class Cluster {
   private readonly pool = new Map<number, BrokerConnection>();
   private readonly opening = new Map<number, Promise<BrokerConnection>>();
   private readonly coordinators = new Map<string, number>();
+  /** Coordinator addresses from FindCoordinator, so a Metadata answer that omits the node cannot strand them. */
+  private readonly coordinatorNodes = new Map<number, BrokerNode>();
   private readonly findingCoordinator = new Map<string, Promise<number>>();
   private metadataFetchedAtMs = -1;
   /** Rotates the bootstrap address tried first, so one dead address is not always tried first. */
@@ -163,7 +165,7 @@ export class Cluster {
     }
     // A broker that left or moved: its pooled connection points at the wrong place.
     for (const [nodeId, conn] of this.pool) {
-      const b = brokers.get(nodeId);
+      const b = brokers.get(nodeId) ?? this.coordinatorNodes.get(nodeId);
       if (b === undefined || b.host !== conn.host || b.port !== conn.port) {
         this.pool.delete(nodeId);
         conn.close();
@@ -297,7 +299,7 @@ export class Cluster {
   }
 
   private async openNode(nodeId: number): Promise<BrokerConnection> {
-    let node = this.brokers.get(nodeId);
+    let node = this.brokers.get(nodeId) ?? this.coordinatorNodes.get(nodeId);
     if (node === undefined) {
       await this.refreshMetadata();
       node = this.brokers.get(nodeId);
@@ -451,6 +453,12 @@ export class Cluster {
     }
     if (found.errorCode !== ErrorCode.NONE) throw kafkaError(found.errorCode, context);
     const known = this.brokers.get(found.nodeId);
+    this.coordinatorNodes.set(found.nodeId, {
+      nodeId: found.nodeId,
+      host: found.host,
+      port: found.port,
+      rack: known?.rack ?? null,
+    });
     if (known === undefined || known.host !== found.host || known.port !== found.port) {
       this.brokers.set(found.nodeId, {
         nodeId: found.nodeId,

@@ -15,7 +15,8 @@ import { BrokerConnection } from '../../src/client/connection.js';
 import { ConfigError, KafkaClientError } from '../../src/client/errors.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { apis, ApiKey } from '../../src/protocol/generated/api-keys.js';
-import { startTestBroker, type TestBroker } from './support.js';
+import type { DescribeGroupsResponse } from '../../src/protocol/generated/message/DescribeGroupsResponse.js';
+import { apiVersionsBody, respond, ScriptedServer, startTestBroker, type TestBroker } from './support.js';
 
 const CONFIG = {
   'num.partitions': '1',
@@ -592,6 +593,88 @@ void describe('Admin without a reachable broker', () => {
       assert.ok(elapsedMs < 2000, `gave up at the API timeout (took ${elapsedMs} ms)`);
     } finally {
       await admin.close();
+    }
+  });
+});
+
+void describe('Admin against a scripted broker', () => {
+  void test('NOT_COORDINATOR makes the admin find the coordinator again and retry', async () => {
+    const server = await ScriptedServer.start();
+    let describes = 0;
+    server.onRequest = (r) => {
+      switch (r.header.requestApiKey) {
+        case ApiKey.ApiVersions: {
+          const keys: [number, number, number][] = [
+            [ApiKey.ApiVersions, 0, 4],
+            [ApiKey.Metadata, 0, 12],
+            [ApiKey.FindCoordinator, 0, 5],
+            [ApiKey.DescribeGroups, 0, 5],
+          ];
+          r.socket.write(respond(r, apis.ApiVersions.response, apiVersionsBody(ErrorCode.NONE, keys)));
+          break;
+        }
+        case ApiKey.FindCoordinator:
+          r.socket.write(
+            respond(r, apis.FindCoordinator.response, {
+              ...apis.FindCoordinator.response.create(),
+              coordinators: [
+                {
+                  key: 'g-moved',
+                  nodeId: 7,
+                  host: '127.0.0.1',
+                  port: server.port,
+                  errorCode: 0,
+                  errorMessage: null,
+                },
+              ],
+            }),
+          );
+          break;
+        case ApiKey.DescribeGroups: {
+          describes++;
+          const group: DescribeGroupsResponse.DescribedGroup = {
+            errorCode: 0,
+            groupId: 'g-moved',
+            groupState: '',
+            protocolType: '',
+            protocolData: '',
+            members: [],
+            authorizedOperations: -2147483648,
+          };
+          const answer =
+            describes === 1
+              ? { ...group, errorCode: ErrorCode.NOT_COORDINATOR }
+              : { ...group, groupState: 'Empty', protocolType: 'consumer' };
+          r.socket.write(
+            respond(r, apis.DescribeGroups.response, {
+              ...apis.DescribeGroups.response.create(),
+              groups: [answer],
+            }),
+          );
+          break;
+        }
+        default:
+          break;
+      }
+    };
+    const admin = new Admin({ bootstrapServers: `127.0.0.1:${server.port}`, retryBackoffMs: 10 });
+    try {
+      const [g] = await admin.describeGroups(['g-moved']);
+      assert.deepEqual(g, {
+        groupId: 'g-moved',
+        state: 'Empty',
+        protocolType: 'consumer',
+        protocol: '',
+        members: [],
+        coordinator: 7,
+      });
+      assert.equal(describes, 2, 'asked again after NOT_COORDINATOR');
+      const finds = server.requests.filter((r) => r.header.requestApiKey === ApiKey.FindCoordinator);
+      assert.equal(finds.length, 2, 'the coordinator was looked up again');
+      assert.deepEqual((finds[0]!.body as { coordinatorKeys: string[] }).coordinatorKeys, ['g-moved']);
+    } finally {
+      await admin.close();
+      await server.stop();
     }
   });
 });

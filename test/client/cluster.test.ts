@@ -12,7 +12,8 @@ import { Cluster } from '../../src/client/cluster.js';
 import { ConfigError, KafkaClientError, kafkaError, clientError } from '../../src/client/errors.js';
 import { parseBootstrapServers } from '../../src/client/options.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { startTestBroker, type TestBroker } from './support.js';
+import { apis, ApiKey } from '../../src/protocol/generated/api-keys.js';
+import { apiVersionsBody, respond, ScriptedServer, startTestBroker, type TestBroker } from './support.js';
 
 /** A port nothing listens on: bound, then released. */
 async function deadPort(): Promise<number> {
@@ -343,5 +344,53 @@ void describe('Cluster against a real broker', () => {
     const e = await rejection(cluster.refreshMetadata());
     assert.equal(e.errorName, 'CLIENT_CLOSED');
     assert.equal(e.retriable, false);
+  });
+});
+
+void describe('Cluster against a scripted broker', () => {
+  void test('FindCoordinator before v4 sends the single key; the coordinator node is learned from the answer', async () => {
+    const server = await ScriptedServer.start();
+    server.onRequest = (r) => {
+      if (r.header.requestApiKey === ApiKey.ApiVersions) {
+        const keys: [number, number, number][] = [
+          [ApiKey.ApiVersions, 0, 4],
+          [ApiKey.Metadata, 0, 12],
+          [ApiKey.FindCoordinator, 0, 3],
+        ];
+        r.socket.write(respond(r, apis.ApiVersions.response, apiVersionsBody(ErrorCode.NONE, keys)));
+      } else if (r.header.requestApiKey === ApiKey.FindCoordinator) {
+        r.socket.write(
+          respond(r, apis.FindCoordinator.response, {
+            ...apis.FindCoordinator.response.create(),
+            nodeId: 7,
+            host: '127.0.0.1',
+            port: server.port,
+          }),
+        );
+      }
+    };
+    const cluster = new Cluster({ bootstrapServers: `127.0.0.1:${server.port}` });
+    try {
+      const conn = await cluster.coordinator('transaction', 'tx-1');
+      assert.equal(conn.nodeId, 7);
+      assert.deepEqual(cluster.brokers.get(7), {
+        nodeId: 7,
+        host: '127.0.0.1',
+        port: server.port,
+        rack: null,
+      });
+      const finds = server.requests.filter((r) => r.header.requestApiKey === ApiKey.FindCoordinator);
+      assert.equal(finds.length, 1);
+      assert.equal(finds[0]!.header.requestApiVersion, 3);
+      assert.deepEqual(finds[0]!.body, {
+        key: 'tx-1',
+        keyType: 1,
+        coordinatorKeys: [],
+        unknownTaggedFields: undefined,
+      });
+    } finally {
+      await cluster.close();
+      await server.stop();
+    }
   });
 });

@@ -4,19 +4,22 @@
  * responses cut at odd places) against a scripted TCP server speaking Samsa's codecs.
  */
 import assert from 'node:assert/strict';
-import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { BrokerConnection, clientMaxVersion, type ConnectionOptions } from '../../src/client/connection.js';
 import { ConfigError, KafkaClientError } from '../../src/client/errors.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { apis, ApiKey } from '../../src/protocol/generated/api-keys.js';
-import type { ApiVersionsResponse } from '../../src/protocol/generated/message/ApiVersionsResponse.js';
 import type { MetadataRequest } from '../../src/protocol/generated/message/MetadataRequest.js';
 import type { MetadataResponse } from '../../src/protocol/generated/message/MetadataResponse.js';
-import { decodeRequest, encodeResponseFrame } from '../../src/protocol/frame.js';
-import type { RequestHeader } from '../../src/protocol/generated/message/RequestHeader.js';
-import { startTestBroker, type TestBroker } from './support.js';
+import {
+  apiVersionsBody,
+  respond,
+  ScriptedServer,
+  startTestBroker,
+  type Received,
+  type TestBroker,
+} from './support.js';
 
 const OPTIONS: ConnectionOptions = {
   clientId: 'conn-test',
@@ -33,85 +36,6 @@ const METADATA_ALL: MetadataRequest = {
 };
 
 // ------------------------------------------------------------------ scripted server
-
-interface Received {
-  header: RequestHeader;
-  body: unknown;
-  socket: Socket;
-}
-
-/** A TCP server that decodes requests with Samsa's codecs and lets the test decide what to answer. */
-class ScriptedServer {
-  readonly requests: Received[] = [];
-  private readonly server: Server;
-  private readonly sockets = new Set<Socket>();
-  onRequest: (r: Received) => void = () => undefined;
-
-  private constructor(server: Server) {
-    this.server = server;
-  }
-
-  static async start(): Promise<ScriptedServer> {
-    const s = new ScriptedServer(createServer());
-    s.server.on('connection', (socket) => s.accept(socket));
-    await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
-    return s;
-  }
-
-  get port(): number {
-    const a = this.server.address();
-    assert.ok(a !== null && typeof a === 'object', 'server has an address');
-    return a.port;
-  }
-
-  private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.on('close', () => this.sockets.delete(socket));
-    socket.on('error', () => undefined);
-    let buffered = Buffer.alloc(0);
-    socket.on('data', (chunk: Buffer) => {
-      buffered = Buffer.concat([buffered, chunk]);
-      while (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
-        const size = buffered.readInt32BE(0);
-        const frame = buffered.subarray(4, 4 + size);
-        buffered = buffered.subarray(4 + size);
-        const decoded = decodeRequest(frame);
-        assert.ok(decoded.ok, 'client request decodes');
-        const r = { header: decoded.value.header, body: decoded.value.body, socket };
-        this.requests.push(r);
-        this.onRequest(r);
-      }
-    });
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
-
-function apiVersionsBody(errorCode: number, keys: [number, number, number][]): ApiVersionsResponse {
-  return {
-    ...apis.ApiVersions.response.create(),
-    errorCode,
-    apiKeys: keys.map(([apiKey, minVersion, maxVersion]) => ({ apiKey, minVersion, maxVersion })),
-  };
-}
-
-function respond<T>(
-  r: Received,
-  codec: typeof apis.ApiVersions.response | typeof apis.Metadata.response,
-  body: T,
-  version = r.header.requestApiVersion,
-): Buffer {
-  return Buffer.concat(
-    encodeResponseFrame(codec as never, body as never, {
-      apiKey: r.header.requestApiKey,
-      apiVersion: version,
-      correlationId: r.header.correlationId,
-    }),
-  );
-}
 
 function emptyMetadata(): MetadataResponse {
   return { ...apis.Metadata.response.create(), clusterId: 'scripted', controllerId: 7 };
@@ -171,7 +95,7 @@ void describe('BrokerConnection against a real broker', () => {
       assert.equal(conn.version(ApiKey.Metadata, 5), 5);
       assert.equal(conn.version(ApiKey.Fetch), 17);
       assert.equal(conn.version(ApiKey.Fetch, 3), -1, 'Samsa serves Fetch from v4 only');
-      assert.equal(conn.version(ApiKey.InitProducerId), -1, 'an API the broker does not serve');
+      assert.equal(conn.version(ApiKey.CreateDelegationToken), -1, 'an API the broker does not serve');
       assert.equal(conn.version(9999), -1, 'an API nobody knows');
       const unstable = apis.ConsumerGroupHeartbeat;
       assert.equal(
