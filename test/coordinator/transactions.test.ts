@@ -28,7 +28,7 @@ const T0 = 1_700_000_000_000;
 function loggedStates(log: MemoryShardLog, id: string): number[] {
   const out: number[] = [];
   for (const b of log.batches) {
-    const batch = decodeRecordBatch(b.bytes, {});
+    const batch = decodeRecordBatch(b.bytes, { maxDecompressedBytes: 1 << 20 });
     assert.ok('records' in batch, 'a readable batch');
     for (const r of batch.records) {
       const d = decodeTxnRecord(r.key!, r.value);
