@@ -9,14 +9,14 @@
  * listOffsets/deleteRecords/describeTopics at once instead of being retried until the API
  * timeout, so tools fail fast on a typo.
  */
-import { ErrorCode, errorInfo } from '../protocol/error-codes.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
 import { ConsumerProtocolAssignment } from '../protocol/generated/message/ConsumerProtocolAssignment.js';
 import type { OffsetFetchResponse } from '../protocol/generated/message/OffsetFetchResponse.js';
 import { decodeMessage } from '../protocol/message.js';
 import { Cluster, type BrokerNode, type ClientOptions, type PartitionMetadata } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
-import { ConfigError, KafkaClientError } from './errors.js';
+import { checkResult as check, ConfigError, KafkaClientError, NO_RETRY, resultError } from './errors.js';
 import type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
 
 export type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
@@ -151,25 +151,12 @@ const COORDINATOR_MOVED: ReadonlySet<string> = new Set([
   'REQUEST_TIMED_OUT',
 ]);
 
-/** An error from a result field: retriable only when `retry` lists the code, so final errors fail fast. */
-function resultError(
-  code: number,
-  context: string,
-  detail: string | null,
-  retry: ReadonlySet<number>,
-): KafkaClientError {
-  const info = errorInfo(code);
-  const why = detail !== null && detail !== '' ? detail : info.message;
-  return new KafkaClientError(`${context}: ${info.name} (${why})`, code, info.name, retry.has(code));
-}
-
-function check(
-  code: number,
-  context: string,
-  retry: ReadonlySet<number>,
-  detail: string | null = null,
-): void {
-  if (code !== ErrorCode.NONE) throw resultError(code, context, detail, retry);
+/** The result for one resource in a response list; a missing one is the broker's fault, and final. */
+function findResult<T>(results: readonly T[], isIt: (r: T) => boolean, context: string): T {
+  const r = results.find(isIt);
+  if (r === undefined)
+    throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, context, 'no result in the response', NO_RETRY);
+  return r;
 }
 
 /** Versions this client and the broker share for an API, or a final UNSUPPORTED_VERSION naming it. */
@@ -180,7 +167,7 @@ function versionFor(conn: BrokerConnection, apiKey: number, name: string, maxWan
       ErrorCode.UNSUPPORTED_VERSION,
       `${name} to ${conn.address}`,
       'no version both sides support',
-      new Set(),
+      NO_RETRY,
     );
   }
   return v;
@@ -415,7 +402,7 @@ export class Admin {
     if (names !== undefined) {
       for (const name of names) {
         if (!described.has(name)) {
-          throw resultError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name}`, null, new Set());
+          throw resultError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${name}`, null, NO_RETRY);
         }
       }
     }
@@ -435,9 +422,7 @@ export class Admin {
         timeoutMs: this.cluster.options.requestTimeoutMs,
         validateOnly: false,
       });
-      const r = response.results.find((x) => x.name === topic);
-      if (r === undefined)
-        throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, `topic ${topic}`, 'no result', new Set());
+      const r = findResult(response.results, (x) => x.name === topic, `topic ${topic}`);
       check(r.errorCode, `topic ${topic}`, CONTROLLER_RETRY, r.errorMessage);
     });
     this.cluster.invalidateTopic(topic);
@@ -474,10 +459,13 @@ export class Admin {
         includeSynonyms: false,
         includeDocumentation: false,
       });
-      const r = response.results.find((x) => x.resourceType === resourceType && x.resourceName === name);
       const context = `${type} ${name}`;
-      if (r === undefined) throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, context, 'no result', new Set());
-      check(r.errorCode, context, new Set(), r.errorMessage);
+      const r = findResult(
+        response.results,
+        (x) => x.resourceType === resourceType && x.resourceName === name,
+        context,
+      );
+      check(r.errorCode, context, NO_RETRY, r.errorMessage);
       return r.configs.map((c) => {
         const isDefault = version === 0 ? c.isDefault : c.configSource === DEFAULT_CONFIG_SOURCE;
         const source =
@@ -523,10 +511,13 @@ export class Admin {
         resources: [{ resourceType, resourceName: name, configs }],
         validateOnly: false,
       });
-      const r = response.responses.find((x) => x.resourceType === resourceType && x.resourceName === name);
       const context = `${type} ${name}`;
-      if (r === undefined) throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, context, 'no result', new Set());
-      check(r.errorCode, context, new Set(), r.errorMessage);
+      const r = findResult(
+        response.responses,
+        (x) => x.resourceType === resourceType && x.resourceName === name,
+        context,
+      );
+      check(r.errorCode, context, NO_RETRY, r.errorMessage);
     });
   }
 
@@ -546,10 +537,13 @@ export class Admin {
         ],
         validateOnly: false,
       });
-      const r = response.responses.find((x) => x.resourceType === resourceType && x.resourceName === name);
       const context = `${type} ${name}`;
-      if (r === undefined) throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, context, 'no result', new Set());
-      check(r.errorCode, context, new Set(), r.errorMessage);
+      const r = findResult(
+        response.responses,
+        (x) => x.resourceType === resourceType && x.resourceName === name,
+        context,
+      );
+      check(r.errorCode, context, NO_RETRY, r.errorMessage);
     });
   }
 
@@ -610,10 +604,7 @@ export class Admin {
             groups: [groupId],
             includeAuthorizedOperations: false,
           });
-          const g = response.groups.find((x) => x.groupId === groupId);
-          if (g === undefined) {
-            throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${groupId}`, 'no result', new Set());
-          }
+          const g = findResult(response.groups, (x) => x.groupId === groupId, `group ${groupId}`);
           check(g.errorCode, `group ${groupId}`, COORDINATOR_RETRY);
           return {
             groupId,
@@ -641,10 +632,7 @@ export class Admin {
         this.onCoordinator('deleteGroups', groupId, async (conn) => {
           const version = versionFor(conn, ApiKey.DeleteGroups, 'DeleteGroups');
           const response = await conn.send(apis.DeleteGroups, version, { groupsNames: [groupId] });
-          const r = response.results.find((x) => x.groupId === groupId);
-          if (r === undefined) {
-            throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${groupId}`, 'no result', new Set());
-          }
+          const r = findResult(response.results, (x) => x.groupId === groupId, `group ${groupId}`);
           check(r.errorCode, `group ${groupId}`, COORDINATOR_RETRY);
         }),
       ),
@@ -664,7 +652,7 @@ export class Admin {
           ErrorCode.UNSUPPORTED_VERSION,
           `OffsetFetch to ${conn.address}`,
           'needs v2+',
-          new Set(),
+          NO_RETRY,
         );
       }
       const topics =
@@ -685,10 +673,7 @@ export class Admin {
         OffsetFetchResponse.OffsetFetchResponseTopic | OffsetFetchResponse.OffsetFetchResponseTopics
       )[];
       if (version >= 8) {
-        const g = response.groups.find((x) => x.groupId === groupId);
-        if (g === undefined) {
-          throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, `group ${groupId}`, 'no result', new Set());
-        }
+        const g = findResult(response.groups, (x) => x.groupId === groupId, `group ${groupId}`);
         groupError = g.errorCode;
         resultTopics = g.topics;
       } else {
@@ -784,7 +769,7 @@ export class Admin {
       return await this.cluster.partitionMetadata(topic, partition);
     } catch (e) {
       if (e instanceof KafkaClientError && e.code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
-        throw resultError(e.code, tpName(topic, partition), null, new Set());
+        throw resultError(e.code, tpName(topic, partition), null, NO_RETRY);
       }
       throw e;
     }
@@ -839,7 +824,7 @@ export class Admin {
                 ErrorCode.UNKNOWN_SERVER_ERROR,
                 tpName(item.topic, item.partition),
                 'no result',
-                new Set(),
+                NO_RETRY,
               );
             }
             if (r instanceof KafkaClientError) {
@@ -885,7 +870,7 @@ export class Admin {
           ErrorCode.UNSUPPORTED_VERSION,
           `ListOffsets to ${conn.address}`,
           'max-timestamp needs ListOffsets v7+',
-          new Set(),
+          NO_RETRY,
         );
       }
       if (isolation === 1 && version < 2) {
@@ -893,7 +878,7 @@ export class Admin {
           ErrorCode.UNSUPPORTED_VERSION,
           `ListOffsets to ${conn.address}`,
           'read_committed needs v2+',
-          new Set(),
+          NO_RETRY,
         );
       }
       const response = await conn.send(apis.ListOffsets, version, {
@@ -992,7 +977,7 @@ export class Admin {
         includeClusterAuthorizedOperations: false,
         endpointType: 1,
       });
-      check(response.errorCode, 'DescribeCluster', new Set(), response.errorMessage);
+      check(response.errorCode, 'DescribeCluster', NO_RETRY, response.errorMessage);
       return {
         clusterId: response.clusterId,
         controllerId: response.controllerId,

@@ -61,6 +61,35 @@ export function clientError(name: ClientErrorName, message: string, cause?: unkn
   );
 }
 
+/** For resultError: no code is worth another attempt. */
+export const NO_RETRY: ReadonlySet<number> = new Set();
+
+/**
+ * An error from a result field of a response (per topic, partition, group…): retriable only
+ * when `retry` lists the code, so errors another attempt cannot fix fail at once even when
+ * Kafka files them under retriable (e.g. deleting an unknown topic).
+ */
+export function resultError(
+  code: number,
+  context: string,
+  detail: string | null,
+  retry: ReadonlySet<number>,
+): KafkaClientError {
+  const info = errorInfo(code);
+  const why = detail !== null && detail !== '' ? detail : info.message;
+  return new KafkaClientError(`${context}: ${info.name} (${why})`, code, info.name, retry.has(code));
+}
+
+/** Throws resultError(code, …) unless code is NONE. */
+export function checkResult(
+  code: number,
+  context: string,
+  retry: ReadonlySet<number>,
+  detail: string | null = null,
+): void {
+  if (code !== 0) throw resultError(code, context, detail, retry);
+}
+
 /** Throws kafkaError(code, context) unless code is NONE. */
 export function throwIfError(code: number, context: string): void {
   if (code !== 0) throw kafkaError(code, context);
