@@ -51,11 +51,16 @@ export function keyPartition(key: Uint8Array, numPartitions: number): number {
   return toPositive(murmur2(key)) % numPartitions;
 }
 
+/** Whether a partition's open batch can take a record (the accumulator answers). */
+export interface BatchRoom {
+  hasRoom(topic: string, partition: number, payloadBytes: number, timestamp: number): boolean;
+}
+
 /**
  * The sticky choice for keyless records, per topic. The producer asks `partition(...)` for every
- * keyless record; `hasRoom(p)` tells whether partition p has an open batch with room for the
- * record. While the sticky partition has such a batch it stays; once its batch is full or has
- * been sent (no open batch), another partition is picked, as Kafka's `onNewBatch` does.
+ * keyless record; `room` tells whether a partition has an open batch with room for the record.
+ * While the sticky partition has such a batch it stays; once its batch is full or has been sent
+ * (no open batch), another partition is picked, as Kafka's `onNewBatch` does.
  */
 export class StickyPartitioner {
   private readonly sticky = new Map<string, number>();
@@ -74,11 +79,13 @@ export class StickyPartitioner {
     topic: string,
     available: readonly number[],
     numPartitions: number,
-    hasRoom: (partition: number) => boolean,
+    room: BatchRoom,
+    payloadBytes: number,
+    timestamp: number,
   ): number {
     const current = this.sticky.get(topic);
     if (current !== undefined && current < numPartitions) {
-      if (hasRoom(current)) return current;
+      if (room.hasRoom(topic, current, payloadBytes, timestamp)) return current;
       return this.choose(topic, available, numPartitions, current);
     }
     return this.choose(topic, available, numPartitions, -1);

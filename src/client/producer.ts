@@ -346,7 +346,15 @@ export class Producer {
    * `timeoutMs`, records still waiting when it passes fail with CLIENT_CLOSED instead.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
-    this.closing ??= this.doClose(intOption('close timeoutMs', options.timeoutMs, INT32_MAX, 0, INT32_MAX));
+    if (this.closing === null) {
+      let timeoutMs: number;
+      try {
+        timeoutMs = intOption('close timeoutMs', options.timeoutMs, INT32_MAX, 0, INT32_MAX);
+      } catch (e) {
+        return Promise.reject(asError(e));
+      }
+      this.closing = this.doClose(timeoutMs);
+    }
     return this.closing;
   }
 
@@ -581,9 +589,14 @@ export class Producer {
       const n = meta.partitions.length;
       if (r.key !== null) partition = keyPartition(r.key, n);
       else {
-        const acc = this.accumulator;
-        partition = this.partitioner.partition(r.topic, this.routingOf(meta).available, n, (p) =>
-          acc.hasRoom(r.topic, p, payloadBytes, r.timestamp),
+        const available = this.routingOf(meta).available;
+        partition = this.partitioner.partition(
+          r.topic,
+          available,
+          n,
+          this.accumulator,
+          payloadBytes,
+          r.timestamp,
         );
       }
     }

@@ -7,7 +7,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { Partitioners } from 'kafkajs';
-import { keyPartition, murmur2, StickyPartitioner, toPositive } from '../../src/client/partitioner.js';
+import {
+  keyPartition,
+  murmur2,
+  StickyPartitioner,
+  toPositive,
+  type BatchRoom,
+} from '../../src/client/partitioner.js';
 
 /** kafkajs's Java-compatible partitioner for one keyed message over `count` partitions with leaders. */
 function kafkajsPartition(key: Buffer, count: number): number {
@@ -62,6 +68,11 @@ void describe('murmur2', () => {
   });
 });
 
+/** A BatchRoom whose answer the test controls. */
+function roomOf(answer: () => boolean): BatchRoom {
+  return { hasRoom: () => answer() };
+}
+
 /** A random source that returns the scripted values in turn. */
 function scripted(values: number[]): () => number {
   let i = 0;
@@ -77,39 +88,88 @@ void describe('StickyPartitioner', () => {
     const p = new StickyPartitioner(scripted([0.5, 0.0, 0.99]));
     const available = [0, 1, 2, 3];
     let room = true;
-    const first = p.partition('t', available, 4, () => room);
+    const first = p.partition(
+      't',
+      available,
+      4,
+      roomOf(() => room),
+      10,
+      0,
+    );
     assert.equal(first, 2);
     for (let i = 0; i < 10; i++)
       assert.equal(
-        p.partition('t', available, 4, () => room),
+        p.partition(
+          't',
+          available,
+          4,
+          roomOf(() => room),
+          10,
+          0,
+        ),
         2,
         'sticky',
       );
     room = false;
     // 0.0 over the 3 others (0, 1, 3) → 0
     assert.equal(
-      p.partition('t', available, 4, () => room),
+      p.partition(
+        't',
+        available,
+        4,
+        roomOf(() => room),
+        10,
+        0,
+      ),
       0,
     );
     room = true;
     assert.equal(
-      p.partition('t', available, 4, () => room),
+      p.partition(
+        't',
+        available,
+        4,
+        roomOf(() => room),
+        10,
+        0,
+      ),
       0,
       'sticks to the new one',
     );
     room = false;
     // 0.99 over the 3 others of 0 (1, 2, 3) → 3
     assert.equal(
-      p.partition('t', available, 4, () => room),
+      p.partition(
+        't',
+        available,
+        4,
+        roomOf(() => room),
+        10,
+        0,
+      ),
       3,
     );
   });
 
   void test('never picks the same partition twice in a row when there is another with a leader', () => {
     const p = new StickyPartitioner();
-    let previous = p.partition('t', [0, 1], 2, () => false);
+    let previous = p.partition(
+      't',
+      [0, 1],
+      2,
+      roomOf(() => false),
+      10,
+      0,
+    );
     for (let i = 0; i < 200; i++) {
-      const next = p.partition('t', [0, 1], 2, () => false);
+      const next = p.partition(
+        't',
+        [0, 1],
+        2,
+        roomOf(() => false),
+        10,
+        0,
+      );
       assert.notEqual(next, previous, 'a full batch moves the sticky partition');
       previous = next;
     }
@@ -119,11 +179,25 @@ void describe('StickyPartitioner', () => {
     const p = new StickyPartitioner();
     for (let i = 0; i < 100; i++) {
       assert.equal(
-        p.partition('a', [5], 8, () => false),
+        p.partition(
+          'a',
+          [5],
+          8,
+          roomOf(() => false),
+          10,
+          0,
+        ),
         5,
         'the only available partition',
       );
-      const q = p.partition('b', [], 3, () => false);
+      const q = p.partition(
+        'b',
+        [],
+        3,
+        roomOf(() => false),
+        10,
+        0,
+      );
       assert.ok(q >= 0 && q < 3, `partition ${q} in range`);
     }
   });
@@ -131,11 +205,25 @@ void describe('StickyPartitioner', () => {
   void test('topics have separate sticky partitions', () => {
     const p = new StickyPartitioner(scripted([0.0, 0.9]));
     assert.equal(
-      p.partition('a', [0, 1, 2], 3, () => true),
+      p.partition(
+        'a',
+        [0, 1, 2],
+        3,
+        roomOf(() => true),
+        10,
+        0,
+      ),
       0,
     );
     assert.equal(
-      p.partition('b', [0, 1, 2], 3, () => true),
+      p.partition(
+        'b',
+        [0, 1, 2],
+        3,
+        roomOf(() => true),
+        10,
+        0,
+      ),
       2,
     );
     assert.equal(p.current('a'), 0);
@@ -145,7 +233,17 @@ void describe('StickyPartitioner', () => {
   void test('spreads keyless records over every available partition over time', () => {
     const p = new StickyPartitioner();
     const seen = new Set<number>();
-    for (let i = 0; i < 500; i++) seen.add(p.partition('t', [0, 1, 2, 3, 4], 5, () => false));
+    for (let i = 0; i < 500; i++)
+      seen.add(
+        p.partition(
+          't',
+          [0, 1, 2, 3, 4],
+          5,
+          roomOf(() => false),
+          10,
+          0,
+        ),
+      );
     assert.equal(seen.size, 5, 'every partition chosen at least once in 500 batches');
   });
 });
