@@ -7,12 +7,18 @@
  * completes, and that move wakes the fetches waiting on the partition — no polling. The last
  * small appends stay in memory (tail-cache.ts), so a fetch at the log end, woken or not, is
  * answered without reading back from the file what was just written.
+ *
+ * Transactions: each partition's last stable offset (LSO) is the first offset of its oldest
+ * transaction not yet stable (open, or its marker not yet below the high watermark), capped by
+ * the high watermark — what read_committed consumers may read. A read_committed fetch waiting in
+ * the purgatory counts only appended bytes below the LSO, and wakes when a marker moves it.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { MetadataDelta, MetadataImage, TopicImage } from '../metadata/image.js';
 import { StorageError } from '../storage/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
-import type { AppendInfo, PartitionLog } from '../storage/log.js';
+import type { AppendInfo, MarkerSpec, PartitionLog } from '../storage/log.js';
+import type { AppendOrigin } from '../storage/producer-state.js';
 import { recompressForTopic } from './recompress.js';
 import { TailArenas, TailCache } from './tail-cache.js';
 
@@ -26,7 +32,8 @@ export class Partition {
   readonly log: PartitionLog;
   leaderEpoch: number;
   leaderId: number;
-  highWatermark: number;
+  /** Offsets below it are on every in-sync replica (here: written). */
+  private hw: number;
   /** Fetches waiting for data on this partition, told of every append once it is written. */
   readonly waiters = new Set<DelayedFetch>();
   /** The last small appends, to answer fetches at the log end from memory. */
@@ -48,30 +55,72 @@ export class Partition {
     this.log = log;
     this.leaderId = leaderId;
     this.leaderEpoch = leaderEpoch;
-    this.highWatermark = log.logEndOffset;
+    this.hw = log.logEndOffset;
+    log.onHighWatermark(this.hw);
+  }
+
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Sets the high watermark (replication moves it; here, tests do). */
+  set highWatermark(offset: number) {
+    this.hw = offset;
+    this.log.onHighWatermark(offset);
   }
 
   /**
-   * Appends a producer's batches, recompressed first when the topic's compression.type asks
-   * (see recompress.ts); resolves once written, with the high watermark moved past them.
+   * Appends a producer's batches (`origin` 'coordinator' for a coordinator's own, which carry no
+   * sequence), recompressed first when the topic's compression.type asks (see recompress.ts);
+   * resolves once written, with the high watermark moved past them.
    */
-  async appendAsLeader(records: Buffer): Promise<AppendInfo> {
+  async appendAsLeader(records: Buffer, origin: AppendOrigin = 'client'): Promise<AppendInfo> {
     const batches = recompressForTopic(records, this.log.config, this.log.name);
-    const info = await this.log.appendAsLeader(batches, this.leaderEpoch);
+    const info = await this.log.appendAsLeader(batches, this.leaderEpoch, origin);
     // An idempotent producer's retry: the batches are in the log (and the cache) already.
     if (info.duplicate === true) return info;
-    if (info.lastOffset + 1 > this.highWatermark) this.highWatermark = info.lastOffset + 1;
-    this.tail.add(info.firstOffset, info.lastOffset + 1, batches);
-    for (const fetch of this.waiters) fetch.appended(batches.length);
+    this.appended(info, batches);
     return info;
   }
 
   /**
-   * The batches from `offset` up to the high watermark when the tail cache holds all of them and
-   * they fit in `maxBytes` — exactly what a log read would return; null to read the log.
+   * Appends a transaction marker (see PartitionLog.appendMarker); resolves once written, with the
+   * high watermark, and the last stable offset, moved past it.
    */
-  cachedFrom(offset: number, maxBytes: number): Buffer | null {
-    if (offset < this.log.logStartOffset || this.tail.endOffset !== this.highWatermark) return null;
+  async appendMarker(marker: MarkerSpec): Promise<AppendInfo> {
+    const batch = this.log.markerBatch(marker);
+    const info = await this.log.appendAsLeader(batch, this.leaderEpoch, 'coordinator');
+    this.appended(info, batch);
+    return info;
+  }
+
+  /** An append is written: the high watermark moves, the tail cache keeps it, waiting fetches hear of it. */
+  private appended(info: AppendInfo, batches: Buffer): void {
+    const stableBefore = this.lastStableOffset;
+    if (info.lastOffset + 1 > this.hw) {
+      this.hw = info.lastOffset + 1;
+      this.log.onHighWatermark(this.hw);
+    }
+    this.tail.add(info.firstOffset, info.lastOffset + 1, batches);
+    const bytes = batches.length;
+    const stable = this.lastStableOffset;
+    // read_committed fetches count what became readable to them: the whole append when it is all
+    // below the LSO; when the LSO moved over more than the append (a transaction ended), that is
+    // unknown here, and they wake to read it.
+    const committedBytes =
+      stable === this.hw && stableBefore >= info.firstOffset ? bytes : stable > stableBefore ? Infinity : 0;
+    for (const fetch of this.waiters) fetch.appended(bytes, committedBytes);
+  }
+
+  /**
+   * The batches from `offset` up to the high watermark when the tail cache holds all of them and
+   * they fit in `maxBytes` — exactly what a log read would return; null to read the log. With
+   * `readCommitted`, only while the last stable offset is the high watermark (what the cache
+   * holds is then all readable).
+   */
+  cachedFrom(offset: number, maxBytes: number, readCommitted = false): Buffer | null {
+    if (offset < this.log.logStartOffset || this.tail.endOffset !== this.hw) return null;
+    if (readCommitted && this.lastStableOffset !== this.hw) return null;
     const records = this.tail.from(offset);
     return records !== null && records.length <= maxBytes ? records : null;
   }
@@ -82,9 +131,9 @@ export class Partition {
     for (const fetch of this.waiters) fetch.removed();
   }
 
-  /** Offsets a fetch may see: up to the high watermark (read_uncommitted) — the last stable offset comes with transactions. */
+  /** Offsets a read_committed fetch may see: below the first transaction not yet stable, at most the high watermark. */
   get lastStableOffset(): number {
-    return this.highWatermark;
+    return this.log.lastStableOffset(this.hw);
   }
 }
 
@@ -159,10 +208,15 @@ export class ReplicaManager {
    * passes; null when it may not wait (nothing to wait on, no wait asked, or
    * MAX_DELAYED_FETCHES already waiting: it answers at once). The caller closes it once answered.
    */
-  waitForData(partitions: readonly Partition[], minBytes: number, maxWaitMs: number): DelayedFetch | null {
+  waitForData(
+    partitions: readonly Partition[],
+    minBytes: number,
+    maxWaitMs: number,
+    readCommitted = false,
+  ): DelayedFetch | null {
     if (partitions.length === 0 || maxWaitMs <= 0 || this.delayedFetches >= MAX_DELAYED_FETCHES) return null;
     this.delayedFetches++;
-    return new DelayedFetch(this, partitions, minBytes, maxWaitMs);
+    return new DelayedFetch(this, partitions, minBytes, maxWaitMs, readCommitted);
   }
 
   /** A delayed fetch was closed. */
@@ -189,6 +243,7 @@ export class DelayedFetch {
   private readonly partitions: readonly Partition[];
   private readonly timer: NodeJS.Timeout;
   private bytesLeft: number;
+  private readonly readCommitted: boolean;
   private waiting = true;
   private closed = false;
 
@@ -197,10 +252,12 @@ export class DelayedFetch {
     partitions: readonly Partition[],
     minBytes: number,
     maxWaitMs: number,
+    readCommitted: boolean,
   ) {
     this.manager = manager;
     this.partitions = partitions;
     this.bytesLeft = minBytes;
+    this.readCommitted = readCommitted;
     this.woken = new Promise<boolean>((resolve) => (this.wake = resolve));
     this.timer = setTimeout(this.expire, maxWaitMs);
     for (const p of partitions) p.waiters.add(this);
@@ -215,9 +272,12 @@ export class DelayedFetch {
     this.wake(byData);
   }
 
-  /** `bytes` were appended to one of the partitions (written, the high watermark past them). */
-  appended(bytes: number): void {
-    this.bytesLeft -= bytes;
+  /**
+   * `bytes` were appended to one of the partitions (written, the high watermark past them), of
+   * which `committedBytes` a read_committed fetch may read (Infinity: a transaction ended).
+   */
+  appended(bytes: number, committedBytes = bytes): void {
+    this.bytesLeft -= this.readCommitted ? committedBytes : bytes;
     if (this.bytesLeft <= 0) this.finish(true);
   }
 

@@ -1,11 +1,14 @@
 /**
  * Kafka's on-disk names: a folder per partition (`<topic>-<partition>`), segment files named by
- * their base offset in 20 digits (`00000000000000000000.log`, `.index`, `.timeindex`).
+ * their base offset in 20 digits (`00000000000000000000.log`, `.index`, `.timeindex`, and
+ * `.txnindex` for a segment holding transaction aborts).
  */
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+/** The aborted-transaction index (see txn-index.ts). */
+export const TXN_INDEX_SUFFIX = '.txnindex';
 /** Files being removed: renamed first, so a crash never leaves half a segment under its real name. */
 export const DELETED_SUFFIX = '.deleted';
 /** Compaction output being written. */
@@ -22,9 +25,14 @@ export function offsetFileName(offset: number): string {
 export function segmentPaths(
   dir: string,
   baseOffset: number,
-): { log: string; index: string; timeIndex: string } {
+): { log: string; index: string; timeIndex: string; txnIndex: string } {
   const base = `${dir}/${offsetFileName(baseOffset)}`;
-  return { log: base + LOG_SUFFIX, index: base + INDEX_SUFFIX, timeIndex: base + TIME_INDEX_SUFFIX };
+  return {
+    log: base + LOG_SUFFIX,
+    index: base + INDEX_SUFFIX,
+    timeIndex: base + TIME_INDEX_SUFFIX,
+    txnIndex: base + TXN_INDEX_SUFFIX,
+  };
 }
 
 /** The base offset named by a segment file (`00000000000000000042.log` → 42), or null. */

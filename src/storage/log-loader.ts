@@ -11,6 +11,10 @@
  *   fsynced. Recovery time grows with the unflushed tail, not with the log.
  * - Then the producer state is loaded from its newest snapshot, and the batches after it
  *   (at most the active segment: snapshots are taken at each roll and at close) replayed.
+ *   After a recovery, the replay starts at or below the first rescanned segment, and rebuilds
+ *   the aborted-transaction indexes (`.txnindex`) of the rescanned segments as it goes: an
+ *   abort's entry needs the transactions open when it was written, which only the producer
+ *   state knows.
  */
 import type { Clock } from '../runtime/clock.js';
 import type { FileSystem } from '../runtime/fs.js';
@@ -23,6 +27,7 @@ import {
   parseSegmentFile,
   SWAP_SUFFIX,
   TIME_INDEX_SUFFIX,
+  TXN_INDEX_SUFFIX,
   type TopicPartition,
 } from './files.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
@@ -61,7 +66,10 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   // Index files whose log is gone (a crash while deleting) are stray: remove them.
   const logBases = new Set(bases);
   for (const n of names) {
-    const b = parseSegmentFile(n, INDEX_SUFFIX) ?? parseSegmentFile(n, TIME_INDEX_SUFFIX);
+    const b =
+      parseSegmentFile(n, INDEX_SUFFIX) ??
+      parseSegmentFile(n, TIME_INDEX_SUFFIX) ??
+      parseSegmentFile(n, TXN_INDEX_SUFFIX);
     if (b !== null && !logBases.has(b)) await o.fs.unlink(`${o.dir}/${n}`);
   }
 
@@ -72,6 +80,7 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   if (fresh) {
     const first = new LogSegment(o.fs, o.dir, o.logStartOffset, o.config);
     first.resetIndexes();
+    first.txns.load([]);
     await first.file();
     await first.persistIndexes();
     await o.fs.syncDir(o.dir);
@@ -80,6 +89,8 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
   }
 
   let recoveryPoint = o.recoveryPoint;
+  /** Where recovery rescanned from (its aborted-transaction indexes to rebuild); -1 for none. */
+  let rescannedFrom = -1;
   if (o.cleanShutdown || fresh) {
     const active = segments[segments.length - 1]!;
     const problem = await active.loadIndexes();
@@ -90,7 +101,9 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
     }
     recoveryPoint = active.nextOffset;
   } else {
-    recoveryPoint = await recover(o, name, segments, epochCache);
+    const recovered = await recover(o, name, segments, epochCache);
+    recoveryPoint = recovered.recoveryPoint;
+    rescannedFrom = recovered.rescannedFrom;
   }
 
   const active = segments[segments.length - 1]!;
@@ -114,17 +127,20 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
     Math.min(logStartOffset, logEndOffset),
     recoveryPoint,
   );
-  await log.loadProducerState();
+  await log.loadProducerState(rescannedFrom);
   return log;
 }
 
-/** Scans and validates every segment from the one holding the recovery point; returns the new recovery point. */
+/**
+ * Scans and validates every segment from the one holding the recovery point; returns the new
+ * recovery point and the base offset of the first segment scanned.
+ */
 async function recover(
   o: OpenLogOptions,
   name: string,
   segments: LogSegment[],
   epochCache: LeaderEpochCache,
-): Promise<number> {
+): Promise<{ recoveryPoint: number; rescannedFrom: number }> {
   let first = 0;
   for (let i = 0; i < segments.length; i++) if (segments[i]!.baseOffset <= o.recoveryPoint) first = i;
   const started = Date.now();
@@ -132,6 +148,8 @@ async function recover(
   for (let i = first; i < segments.length; i++) {
     const segment = segments[i]!;
     segment.resetIndexes();
+    // Rebuilt with the producer state, once the log is open (see loadProducerState).
+    segment.txns.reset();
     const size = segment.sizeBytes;
     segment.sizeBytes = 0;
     const result = await segment.scan(0, size, (b) => {
@@ -173,7 +191,7 @@ async function recover(
   o.log(
     `${name}: recovered after an unclean shutdown: scanned ${scannedBytes} bytes in ${segments.length - first} segment(s) from offset ${segments[first]!.baseOffset} in ${Date.now() - started} ms; log end offset ${end}`,
   );
-  return end;
+  return { recoveryPoint: end, rescannedFrom: segments[first]!.baseOffset };
 }
 
 /** Truncates `segment` at `validBytes` and deletes every later segment. */
@@ -194,6 +212,8 @@ async function cutAt(
     await s.delete();
   }
   await segment.truncateToPosition(validBytes);
+  // Aborts whose markers were cut go with them (a no-op for an index being rebuilt).
+  (await segment.txnIndex()).truncateTo(segment.nextOffset);
   o.log(
     `${name}: truncated ${lost} invalid bytes at position ${validBytes} of segment ${segment.baseOffset} (${reason})` +
       (later.length > 0 ? `, and removed ${later.length} later segment(s) of ${laterBytes} bytes` : ''),

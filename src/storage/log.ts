@@ -30,14 +30,22 @@ import {
   writeInt64Number,
 } from '../protocol/records/batch-view.js';
 import { UnsupportedMessageFormatError } from '../protocol/primitives/errors.js';
+import { buildEndTxnMarkerBatch } from '../protocol/records/batch.js';
 import type { Clock } from '../runtime/clock.js';
 import type { FileSystem } from '../runtime/fs.js';
 import { corruptRecord, offsetOutOfRange, StorageError, storageFailure } from './errors.js';
 import { offsetFileName, type TopicPartition } from './files.js';
 import type { EpochEndOffset, LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfigValues } from './log-config.js';
-import { parseSnapshotFile, ProducerStateManager, SNAPSHOT_SUFFIX } from './producer-state.js';
+import {
+  parseSnapshotFile,
+  ProducerStateManager,
+  SNAPSHOT_SUFFIX,
+  type AppendOrigin,
+  type CompletedTxn,
+} from './producer-state.js';
 import { batchSizeAt, LogSegment } from './segment.js';
+import type { AbortedTransaction, TransactionIndex } from './txn-index.js';
 
 const INT32_MAX = 0x7fffffff;
 /** Smallest read from a segment: enough for any batch header. */
@@ -61,6 +69,8 @@ export interface AppendInfo {
 export interface ReadResult {
   /** Whole batches, as on the wire; empty when there is nothing to read. */
   records: Buffer;
+  /** Offset after the last batch returned; the offset asked for when none is. */
+  nextOffset: number;
   /** Log end offset and start offset when the read was made. */
   logEndOffset: number;
   logStartOffset: number;
@@ -70,6 +80,18 @@ export interface ReadOptions {
   /** Exclusive upper bound: only batches whose last offset is below it (high watermark / LSO). */
   maxOffset?: number;
 }
+
+/** A transaction marker to append (see PartitionLog.appendMarker). */
+export interface MarkerSpec {
+  producerId: bigint;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  /** COMMIT (true) or ABORT (false). */
+  commit: boolean;
+}
+
+/** No aborted transaction overlaps a read (shared: the common answer allocates nothing). */
+const NO_ABORTED: readonly AbortedTransaction[] = Object.freeze([]);
 
 export interface LogDeps {
   fs: FileSystem;
@@ -102,7 +124,7 @@ export class PartitionLog {
   readonly dir: string;
   readonly topicPartition: TopicPartition;
   readonly epochCache: LeaderEpochCache;
-  /** Idempotent producers' epochs and last batches (see producer-state.ts). */
+  /** Idempotent and transactional producers' state, open transactions included (see producer-state.ts). */
   readonly producerState: ProducerStateManager;
   config: LogConfigValues;
   private readonly logLine: (message: string) => void;
@@ -182,13 +204,14 @@ export class PartitionLog {
   /**
    * Appends batches from a producer: validates them, assigns offsets from the log end, stamps the
    * leader epoch (and the append time on LogAppendTime topics). Batches are patched in place.
+   * `origin` decides the producer-state checks (see AppendOrigin).
    *
    * Not an async function, on purpose: everything up to the file write is synchronous, and with
    * no write in flight the write is issued at once and its completion hands back the AppendInfo,
    * one promise step after the file system's (see `write`). Errors still come as rejections.
    */
-  appendAsLeader(records: Buffer, leaderEpoch: number): Promise<AppendInfo> {
-    if (this.gate !== null) return this.afterGate(() => this.appendAsLeader(records, leaderEpoch));
+  appendAsLeader(records: Buffer, leaderEpoch: number, origin: AppendOrigin = 'direct'): Promise<AppendInfo> {
+    if (this.gate !== null) return this.afterGate(() => this.appendAsLeader(records, leaderEpoch, origin));
     try {
       this.check();
       const logAppendTime = this.config.messageTimestampType === 'LogAppendTime';
@@ -201,7 +224,7 @@ export class PartitionLog {
       if (endOffset > Number.MAX_SAFE_INTEGER) {
         throw new StorageError(ErrorCode.INVALID_RECORD, `offsets of ${this.name} would pass 2^53`);
       }
-      const producers = this.checkProducers(records, checkAfterWrite);
+      const producers = this.checkProducers(records, checkAfterWrite, origin);
       if (producers !== null) return producers;
       const nowMs = this.clock.nowMs();
       const segment = this.segmentFor(records.length, endOffset - 1, firstOffset, nowMs);
@@ -253,7 +276,10 @@ export class PartitionLog {
       );
       // A batch that failed its check during the write closed the gate (discardWrite): it is
       // not in the log, so the producer state must not see it.
-      if (this.gate === null) this.producerState.update(records);
+      if (this.gate === null) {
+        const completed = this.producerState.update(records);
+        if (completed !== null) this.indexAborts(completed, segment);
+      }
       return written;
     } catch (e) {
       return rejection(e);
@@ -265,10 +291,14 @@ export class PartitionLog {
    * (a duplicate's offsets, once they are written). Batches whose CRC is not checked yet are
    * checked before anything but an append is answered, so a corrupt batch is CORRUPT_MESSAGE.
    */
-  private checkProducers(records: Buffer, crcUnchecked: boolean): Promise<AppendInfo> | null {
+  private checkProducers(
+    records: Buffer,
+    crcUnchecked: boolean,
+    origin: AppendOrigin,
+  ): Promise<AppendInfo> | null {
     let check;
     try {
-      check = this.producerState.check(records);
+      check = this.producerState.check(records, origin);
     } catch (e) {
       if (crcUnchecked) this.checkBodies(records);
       throw e;
@@ -288,6 +318,24 @@ export class PartitionLog {
       info.logStartOffset = this.logStartOffset;
       return info;
     });
+  }
+
+  /**
+   * Appends a transaction marker (COMMIT or ABORT) for a producer, as a coordinator's
+   * WriteTxnMarkers does: a control batch stamped with the broker's time. Refused with
+   * INVALID_PRODUCER_EPOCH when the producer has a newer epoch here (a zombie's transaction),
+   * TRANSACTION_COORDINATOR_FENCED when a newer coordinator already wrote a marker for it. The
+   * producer's open transaction ends at the marker (an ABORT gets its entry in the segment's
+   * aborted-transaction index); the last stable offset passes it once the marker is below the
+   * high watermark.
+   */
+  appendMarker(marker: MarkerSpec, leaderEpoch: number): Promise<AppendInfo> {
+    return this.appendAsLeader(this.markerBatch(marker), leaderEpoch, 'coordinator');
+  }
+
+  /** The control batch of a transaction marker, stamped with the broker's time (appendMarker appends it). */
+  markerBatch(marker: MarkerSpec): Buffer {
+    return buildEndTxnMarkerBatch({ ...marker, timestamp: this.clock.nowMs() });
   }
 
   /** Appends batches replicated from a leader: offsets and epochs kept as they are. */
@@ -337,7 +385,8 @@ export class PartitionLog {
         logStartOffset: this.logStartOffset,
         batches,
       };
-      this.producerState.update(records);
+      const completed = this.producerState.update(records);
+      if (completed !== null) this.indexAborts(completed, segment);
       return this.write(segment, position, records, firstOffset, expect, newEpoch, info);
     } catch (e) {
       return rejection(e);
@@ -515,6 +564,8 @@ export class PartitionLog {
     const old = this.activeSegment;
     const segment = new LogSegment(this.fs, this.dir, baseOffset, this.config);
     segment.resetIndexes();
+    // A new segment has no aborted-transaction index file to read.
+    segment.txns.load([]);
     this.segments.push(segment);
     // The producer state as of the new segment, so that recovery replays at most one segment.
     this.writeProducerSnapshot(baseOffset);
@@ -736,8 +787,9 @@ export class PartitionLog {
    */
   async read(offset: number, maxBytes: number, opts: ReadOptions = {}): Promise<ReadResult> {
     this.check();
-    const result = (records: Buffer): ReadResult => ({
+    const result = (records: Buffer, nextOffset = offset): ReadResult => ({
       records,
+      nextOffset,
       logEndOffset: this.nextOffset,
       logStartOffset: this.logStartOffset,
     });
@@ -758,7 +810,7 @@ export class PartitionLog {
         maxBytes,
         maxOffset,
       );
-      if (found !== null) return result(found);
+      if (found !== null) return result(found.records, found.nextOffset);
     }
     return result(EMPTY);
   }
@@ -792,7 +844,7 @@ export class PartitionLog {
     offset: number,
     maxBytes: number,
     maxOffset: number,
-  ): Promise<Buffer | null> {
+  ): Promise<{ records: Buffer; nextOffset: number } | null> {
     const hint = this.readHints.get(offset);
     const hinted = hint !== undefined && hint.segment === segment;
     let position = hinted ? hint.position : await segment.positionFor(offset);
@@ -832,7 +884,7 @@ export class PartitionLog {
             // The first batch goes out whole even beyond maxBytes or this chunk: read it alone.
             const whole = await segment.readAt(position + pos, size);
             if (whole.length === size) this.noteReadEnd(last + 1, segment, position + pos + size);
-            return whole;
+            return { records: whole, nextOffset: last + 1 };
           }
           stop = pos + size;
           lastStart = pos;
@@ -848,7 +900,7 @@ export class PartitionLog {
         const lastOffset =
           readInt64Number(chunk, lastStart) + chunk.readInt32BE(lastStart + BatchField.lastOffsetDelta);
         this.noteReadEnd(lastOffset + 1, segment, position + stop);
-        return chunk.subarray(start, stop);
+        return { records: chunk.subarray(start, stop), nextOffset: lastOffset + 1 };
       }
       if (pos === 0) return null;
       position += pos;
@@ -1002,6 +1054,7 @@ export class PartitionLog {
     const old = this.segments;
     const fresh = new LogSegment(this.fs, this.dir, offset, this.config);
     fresh.resetIndexes();
+    fresh.txns.load([]);
     this.segments = [fresh];
     for (const s of old) await s.delete();
     await fresh.file();
@@ -1018,6 +1071,80 @@ export class PartitionLog {
     await this.deleteProducerSnapshots(() => true);
     this.producerState.reset(offset);
     this.logLine(`${this.name}: emptied, starting again at offset ${offset}`);
+  }
+
+  // ------------------------------------------------------------------ transactions
+
+  /** Adds the aborted ones of `completed` (ended by markers just placed in `segment`) to its index. */
+  private indexAborts(completed: readonly CompletedTxn[], segment: LogSegment): void {
+    for (const t of completed) {
+      if (!t.isAborted) continue;
+      segment.txns.append({
+        producerId: t.producerId,
+        firstOffset: t.firstOffset,
+        lastOffset: t.lastOffset,
+        lastStableOffset: t.lastStableOffset,
+      });
+    }
+  }
+
+  /** The high watermark reached `offset`: transactions whose marker is below it become stable. */
+  onHighWatermark(offset: number): void {
+    this.producerState.onHighWatermark(offset);
+  }
+
+  /**
+   * The last stable offset under `highWatermark`: read_committed consumers read below it. It is
+   * the first offset of the oldest transaction not yet stable (open, or its marker not yet below
+   * the high watermark), never below the log start (retention may remove the start of an open
+   * transaction, as in Kafka), and capped by the high watermark.
+   */
+  lastStableOffset(highWatermark: number): number {
+    const first = this.producerState.firstUnstableOffset;
+    if (first < 0) return highWatermark;
+    return Math.min(Math.max(first, this.logStartOffset), highWatermark);
+  }
+
+  /**
+   * The aborted transactions overlapping [startOffset, upperBoundOffset) — what a read_committed
+   * fetch of that range lists — searching the indexes from the segment holding startOffset on,
+   * until an entry shows no later one can overlap (Kafka's collectAbortedTransactions). Answers
+   * synchronously when those segments' indexes are in memory, else null (call
+   * collectAbortedTransactions). The answer with none is a shared empty array.
+   */
+  abortedTransactionsInMemory(
+    startOffset: number,
+    upperBoundOffset: number,
+  ): readonly AbortedTransaction[] | null {
+    let out: AbortedTransaction[] | null = null;
+    for (let i = this.segmentIndexFor(startOffset); i < this.segments.length; i++) {
+      const txns = this.segments[i]!.txns;
+      if (!txns.loaded) return null;
+      if (txns.count === 0) continue;
+      out ??= [];
+      if (txns.collect(startOffset, upperBoundOffset, out)) break;
+    }
+    return out === null || out.length === 0 ? NO_ABORTED : out;
+  }
+
+  /** abortedTransactionsInMemory, reading the indexes it needs first. */
+  async collectAbortedTransactions(
+    startOffset: number,
+    upperBoundOffset: number,
+  ): Promise<readonly AbortedTransaction[]> {
+    // Segments may be replaced while indexes load (compaction): a few rounds find them all loaded.
+    for (let round = 0; round < 4; round++) {
+      this.check();
+      const found = this.abortedTransactionsInMemory(startOffset, upperBoundOffset);
+      if (found !== null) return found;
+      const pending: Promise<TransactionIndex>[] = [];
+      for (let i = this.segmentIndexFor(startOffset); i < this.segments.length; i++) {
+        const index = this.segments[i]!.txnIndex();
+        if (index instanceof Promise) pending.push(index);
+      }
+      await Promise.all(pending);
+    }
+    throw storageFailure(`${this.name}: the aborted-transaction indexes kept changing while loading`, null);
   }
 
   // ------------------------------------------------------------------ producer state
@@ -1069,15 +1196,22 @@ export class PartitionLog {
    * Rebuilds the producer state for the log as it is (at open, and after a truncation): from the
    * newest usable snapshot at or below the log end (newer ones describe a cut tail and are
    * deleted, unusable ones are deleted too), then the batches after it, read from the log.
+   *
+   * With `rebuildTxnIndexFrom` (recovery rescanned the segments from that offset on and emptied
+   * their aborted-transaction indexes), the replay starts at or below it, and the aborts it meets
+   * from there on are indexed again, in the segments holding their markers, and written.
    */
-  async loadProducerState(): Promise<void> {
+  async loadProducerState(rebuildTxnIndexFrom = -1): Promise<void> {
     await this.snapshotChain;
     const end = this.nextOffset;
+    const limit = rebuildTxnIndexFrom >= 0 ? Math.min(end, rebuildTxnIndexFrom) : end;
     const offsets = await this.producerSnapshots();
     let from = -1;
     for (let i = offsets.length - 1; i >= 0 && from < 0; i--) {
       const offset = offsets[i]!;
       const path = `${this.dir}/${offsetFileName(offset)}${SNAPSHOT_SUFFIX}`;
+      // Past the rebuild point but within the log: fine, only not the one to start from.
+      if (offset <= end && offset > limit) continue;
       if (offset <= end) {
         const bytes = await this.fs.readFile(path);
         const problem = bytes === null ? 'missing' : this.producerState.loadSnapshot(bytes, offset);
@@ -1093,17 +1227,29 @@ export class PartitionLog {
       this.producerState.reset(this.logStartOffset);
       from = this.logStartOffset;
     }
-    // Replay what the snapshot does not cover: the batches' headers are all that is read.
+    // Replay what the snapshot does not cover: the batches' headers are all that is read (and
+    // the markers' one record).
     const REPLAY_READ_BYTES = 1 << 20;
     let offset = Math.max(from, this.logStartOffset);
     while (offset < end) {
       const { records } = await this.read(offset, REPLAY_READ_BYTES);
       if (records.length === 0) break;
-      this.producerState.update(records);
+      const completed = this.producerState.update(records);
+      if (completed !== null && rebuildTxnIndexFrom >= 0) {
+        // One read returns batches of one segment.
+        const segment = this.segments[this.segmentIndexFor(completed[0]!.lastOffset)]!;
+        const rebuilt = completed.filter((t) => t.lastOffset >= rebuildTxnIndexFrom);
+        if (rebuilt.length > 0) this.indexAborts(rebuilt, segment);
+      }
       if (this.producerState.mapEndOffset <= offset) break;
       offset = this.producerState.mapEndOffset;
     }
     this.producerState.mapEndOffset = end;
+    if (rebuildTxnIndexFrom >= 0) {
+      for (let i = this.segmentIndexFor(rebuildTxnIndexFrom); i < this.segments.length; i++) {
+        await this.segments[i]!.persistIndexes();
+      }
+    }
   }
 
   // ------------------------------------------------------------------ close

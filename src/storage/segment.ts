@@ -1,6 +1,7 @@
 /**
  * One log segment: a `.log` file of record batches exactly as on the wire, starting at
- * `baseOffset`, with its sparse offset and time indexes.
+ * `baseOffset`, with its sparse offset and time indexes, and the index of the transactions
+ * aborted by markers in it (txn-index.ts).
  *
  * The segment tracks three sizes: `sizeBytes` (bytes assigned to appends, some perhaps still
  * being written), `writtenBytes` (bytes the OS has: readable), and `syncedBytes` (bytes fsynced:
@@ -18,6 +19,7 @@ import type { FileHandle, FileSystem } from '../runtime/fs.js';
 import { DELETED_SUFFIX, segmentPaths } from './files.js';
 import { OffsetIndex, OFFSET_INDEX_ENTRY_BYTES } from './offset-index.js';
 import { TimeIndex, TIME_INDEX_ENTRY_BYTES } from './time-index.js';
+import { ABORTED_TXN_BYTES, decodeAbortedTxns, encodeAbortedTxns, TransactionIndex } from './txn-index.js';
 
 /** Bytes read at a time when a segment is scanned (recovery, truncation, index rebuild). */
 export const SCAN_CHUNK_BYTES = 1024 * 1024;
@@ -49,7 +51,7 @@ export class LogSegment {
   readonly fs: FileSystem;
   readonly dir: string;
   readonly baseOffset: number;
-  readonly paths: { log: string; index: string; timeIndex: string };
+  readonly paths: { log: string; index: string; timeIndex: string; txnIndex: string };
   private readonly settings: SegmentSettings;
 
   sizeBytes: number;
@@ -70,6 +72,9 @@ export class LogSegment {
 
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
+  /** Aborted transactions whose marker is here; its file is read on first use (`txnIndex()`). */
+  readonly txns = new TransactionIndex(false);
+  private txnLoad: Promise<TransactionIndex> | null = null;
   private bytesSinceLastIndexEntry = 0;
   private handle: Promise<FileHandle> | null = null;
   /** The handle once open, so writes on the hot path skip awaiting `handle`. */
@@ -184,6 +189,21 @@ export class LogSegment {
     return { offsetIndex: this.offsetIndex!, timeIndex: this.timeIndex! };
   }
 
+  /** The aborted-transaction index, its file read first when it has not been. */
+  txnIndex(): TransactionIndex | Promise<TransactionIndex> {
+    if (this.txns.loaded) return this.txns;
+    this.txnLoad ??= this.fs.readFile(this.paths.txnIndex).then((bytes) => {
+      if (bytes !== null && !this.txns.loaded) {
+        const { entries, problem } = decodeAbortedTxns(bytes);
+        // Entries past a bad one cannot be trusted; they are cut at the next write.
+        if (problem !== null) this.txns.stale = true;
+        this.txns.load(entries);
+      } else this.txns.load([]);
+      return this.txns;
+    });
+    return this.txnLoad;
+  }
+
   isIndexFull(): boolean {
     return (this.offsetIndex?.isFull() ?? false) || (this.timeIndex?.isFull() ?? false);
   }
@@ -244,6 +264,7 @@ export class LogSegment {
   }
 
   private async writeIndexes(): Promise<void> {
+    await this.writeTxnIndex();
     const oi = this.offsetIndex;
     const ti = this.timeIndex;
     if (oi === null || ti === null || this.deleted) return;
@@ -266,6 +287,27 @@ export class LogSegment {
     oi.persistedCount = oi.entries;
     ti.persistedCount = ti.entries;
     this.indexesRewrite = false;
+  }
+
+  /**
+   * Writes the aborted-transaction entries not yet in the file. No file is created for a segment
+   * without aborts; one whose entries were all removed is deleted.
+   */
+  private async writeTxnIndex(): Promise<void> {
+    const txns = this.txns;
+    if (this.deleted || (txns.count === txns.persistedCount && !txns.stale)) return;
+    const index = await this.txnIndex();
+    if (this.deleted) return;
+    if (index.count === 0) {
+      await this.fs.unlink(this.paths.txnIndex);
+    } else {
+      const from = index.stale ? 0 : index.persistedCount;
+      await this.persistIndexFile(this.paths.txnIndex, from, ABORTED_TXN_BYTES, (f) =>
+        encodeAbortedTxns(index.entries, f),
+      );
+    }
+    index.persistedCount = index.count;
+    index.stale = false;
   }
 
   private async persistIndexFile(
@@ -409,6 +451,7 @@ export class LogSegment {
    */
   async truncateTo(offset: number): Promise<void> {
     const { offsetIndex, timeIndex } = await this.indexes();
+    (await this.txnIndex()).truncateTo(offset);
     let cut = this.writtenBytes;
     await this.scan(offsetIndex.lookup(offset).position, this.writtenBytes, (b) => {
       if (b.lastOffset < offset) return true;
@@ -461,7 +504,7 @@ export class LogSegment {
     this.deleted = true;
     await this.indexWrite;
     await this.close();
-    const files = [this.paths.log, this.paths.index, this.paths.timeIndex];
+    const files = [this.paths.log, this.paths.index, this.paths.timeIndex, this.paths.txnIndex];
     for (const f of files) {
       if ((await this.fs.stat(f)) !== null) await this.fs.rename(f, f + DELETED_SUFFIX);
     }

@@ -12,14 +12,22 @@
  * replica the in-sync set is this broker alone.
  * Clients other than Kafka's admin client (`__admin_client`) may not write to the internal
  * topics (INVALID_TOPIC_EXCEPTION), whose records only the coordinators write.
- * Deviation: transactional produce arrives with the transactions issue; until then a
- * transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
+ *
+ * Transactions: a request holding a transactional batch must name its transactional id, or the
+ * whole request is answered TRANSACTIONAL_ID_AUTHORIZATION_FAILED (Kafka's KafkaApis looks at
+ * each partition's first batch, as here). Control batches (markers) are the coordinator's to
+ * write: from a client they are INVALID_RECORD; a non-transactional batch from a producer with a
+ * transaction open is INVALID_TXN_STATE (both in the producer state). KIP-890 server-side
+ * verification: when a coordinator installed a verifier (txn-markers.ts, setProduceTxnVerifier),
+ * each transactional batch is checked with it before it is appended. */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
+import { BATCH_HEADER_BYTES, BatchField, TRANSACTIONAL_BIT } from '../../protocol/records/batch-view.js';
 import type { ProduceRequest } from '../../protocol/generated/message/ProduceRequest.js';
 import { ProduceResponse } from '../../protocol/generated/message/ProduceResponse.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
 import type { BrokerServices } from '../services.js';
+import { produceTxnVerifier, type ProduceTxnVerifier } from '../txn-markers.js';
 import { isInternalTopic } from './03-metadata.js';
 import { defineHandler } from './types.js';
 
@@ -50,6 +58,53 @@ function refuseAll(req: ProduceRequest, code: number, message: string): ProduceR
     partitionResponses: t.partitionData.map((p) => result(p.index, code, message)),
     unknownTaggedFields: undefined,
   }));
+}
+
+/** The first batch of `records` is transactional (whole enough to tell; the log checks the rest). */
+function isTransactional(records: Buffer | null): boolean {
+  return (
+    records !== null &&
+    records.length >= BATCH_HEADER_BYTES &&
+    (records.readInt16BE(BatchField.attributes) & TRANSACTIONAL_BIT) !== 0
+  );
+}
+
+/** Kafka's hasTransactionalRecords: any partition's first batch is transactional. */
+function hasTransactionalRecords(req: ProduceRequest): boolean {
+  for (const t of req.topicData) for (const p of t.partitionData) if (isTransactional(p.records)) return true;
+  return false;
+}
+
+/**
+ * KIP-890: asks the coordinator's verifier whether the partition is in the producer's ongoing
+ * transaction before appending; its error code answers the partition instead.
+ */
+async function verifyThenAppend(
+  b: BrokerServices,
+  verify: ProduceTxnVerifier,
+  transactionalId: string,
+  partition: Partition,
+  records: Buffer,
+  out: PartitionResult,
+): Promise<void> {
+  let errorCode: number;
+  try {
+    errorCode = await verify({
+      transactionalId,
+      producerId: records.readBigInt64BE(BatchField.producerId),
+      producerEpoch: records.readInt16BE(BatchField.producerEpoch),
+      topic: partition.topic,
+      partition: partition.partition,
+    });
+  } catch (e) {
+    errorCode = errorCodeOf(e).errorCode;
+  }
+  if (errorCode !== ErrorCode.NONE) {
+    out.errorCode = errorCode;
+    out.logStartOffset = BigInt(partition.log.logStartOffset);
+    return;
+  }
+  await append(b, partition, records, out);
 }
 
 /** Appends one partition's batches and fills in its answer `out` (errors included: it never rejects). */
@@ -84,6 +139,7 @@ function appendAll(
   internalTopicsAllowed: boolean,
 ): { responses: ProduceResponse['responses']; appends: Promise<void>[] } {
   const appends: Promise<void>[] = [];
+  const verify = req.transactionalId === null ? undefined : produceTxnVerifier(b);
   const responses = req.topicData.map((t) => ({
     name: t.name,
     partitionResponses: t.partitionData.map((p): PartitionResult => {
@@ -107,7 +163,11 @@ function appendAll(
         return result(p.index, ErrorCode.INVALID_RECORD, 'no record batches in the request');
       }
       const out = result(p.index, ErrorCode.NONE);
-      appends.push(append(b, partition, p.records, out));
+      appends.push(
+        verify !== undefined && req.transactionalId !== null && isTransactional(p.records)
+          ? verifyThenAppend(b, verify, req.transactionalId, partition, p.records, out)
+          : append(b, partition, p.records, out),
+      );
       return out;
     }),
     unknownTaggedFields: undefined,
@@ -124,11 +184,11 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
     let responses: ProduceResponse['responses'];
     if (acks !== 0 && acks !== 1 && acks !== -1) {
       responses = refuseAll(req, ErrorCode.INVALID_REQUIRED_ACKS, `acks must be 0, 1 or -1, not ${acks}`);
-    } else if (req.transactionalId !== null) {
+    } else if (req.transactionalId === null && hasTransactionalRecords(req)) {
       responses = refuseAll(
         req,
         ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        'transactional produce is not supported by this broker yet',
+        'transactional records need the transactional id in the request',
       );
     } else {
       const started = appendAll(ctx.broker, req, ctx.header.clientId === ADMIN_CLIENT_ID);

@@ -15,6 +15,11 @@
  * incremental fetch waits on all the session's partitions. Versions 4-6 carry no session fields:
  * always sessionless.
  *
+ * Isolation: read_uncommitted reads up to the high watermark (abortedTransactions null);
+ * read_committed up to the last stable offset, with the aborted transactions overlapping the
+ * batches returned (an empty list when none, as Kafka) — consumers drop those records themselves.
+ * Replicas (replicaId ≥ 0) read up to the high watermark whatever they ask.
+ *
  * A partition whose topic (id) is unknown is answered with its error without keeping the others
  * from waiting for `minBytes` (as Kafka: only read errors answer at once); it stays in a session,
  * answered every time, until forgotten.
@@ -34,10 +39,14 @@ import {
   type PartitionRequest,
   type PartitionSent,
 } from '../fetch-session-cache.js';
+import type { AbortedTransaction } from '../../storage/txn-index.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
 import { defineHandler, type RequestContext } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
+const READ_COMMITTED = 1;
+/** The abortedTransactions of a read_committed answer with none (shared: never modified). */
+const NO_ABORTED: FetchResponse.AbortedTransaction[] = [];
 /** Longest a fetch may wait, whatever it asks (bounds the purgatory's timers). */
 const MAX_WAIT_MS = 60_000;
 
@@ -70,6 +79,39 @@ function partitionData(
     preferredReadReplica: -1,
     records: EMPTY,
   };
+}
+
+/** A read_committed answer lists aborted transactions: an empty list when there are none. */
+function withAborted(d: FetchResponse.PartitionData, readCommitted: boolean): FetchResponse.PartitionData {
+  if (readCommitted) d.abortedTransactions = NO_ABORTED;
+  return d;
+}
+
+/**
+ * A read_committed answer with the aborted transactions overlapping [from, to), the offsets of
+ * its batches; in memory once the partition's aborted-transaction indexes are loaded.
+ */
+async function withAbortedOf(
+  d: FetchResponse.PartitionData,
+  p: Partition,
+  from: number,
+  to: number,
+): Promise<FetchResponse.PartitionData> {
+  if (to <= from) {
+    d.abortedTransactions = NO_ABORTED;
+    return d;
+  }
+  const found: readonly AbortedTransaction[] =
+    p.log.abortedTransactionsInMemory(from, to) ?? (await p.log.collectAbortedTransactions(from, to));
+  d.abortedTransactions =
+    found.length === 0
+      ? NO_ABORTED
+      : found.map((t) => ({
+          producerId: t.producerId,
+          firstOffset: BigInt(t.firstOffset),
+          unknownTaggedFields: undefined,
+        }));
+  return d;
 }
 
 /** The request's partitions in the session cache's terms (names before v13, ids from v13). */
@@ -147,6 +189,7 @@ function resolveWanted(
 async function readAll(
   wanted: readonly Wanted[],
   maxBytes: number,
+  readCommitted: boolean,
 ): Promise<{ data: FetchResponse.PartitionData[]; bytes: number; readError: boolean }> {
   const data: FetchResponse.PartitionData[] = [];
   let bytes = 0;
@@ -164,22 +207,26 @@ async function readAll(
     }
     const limit = Math.min(w.partitionMaxBytes, maxBytes - bytes);
     if (limit <= 0 && bytes > 0) {
-      data.push(partitionData(w.partition, ErrorCode.NONE, p));
+      data.push(withAborted(partitionData(w.partition, ErrorCode.NONE, p), readCommitted));
       continue;
     }
     // At the log end, what was just appended is answered from memory (no read-back).
-    const cached = p.cachedFrom(w.fetchOffset, limit);
-    if (cached !== null) {
-      bytes += cached.length;
-      data.push({ ...partitionData(w.partition, ErrorCode.NONE, p), records: cached });
-      continue;
-    }
+    const cached = p.cachedFrom(w.fetchOffset, limit, readCommitted);
     try {
-      const read = await p.log.read(w.fetchOffset, Math.max(limit, 0), { maxOffset: p.highWatermark });
+      if (cached !== null) {
+        bytes += cached.length;
+        const answer = { ...partitionData(w.partition, ErrorCode.NONE, p), records: cached };
+        data.push(readCommitted ? await withAbortedOf(answer, p, w.fetchOffset, p.highWatermark) : answer);
+        continue;
+      }
+      const maxOffset = readCommitted ? p.lastStableOffset : p.highWatermark;
+      const read = await p.log.read(w.fetchOffset, Math.max(limit, 0), { maxOffset });
       // Only the first partition with data may exceed the limits (with its first batch).
       const records = read.records.length > limit && bytes > 0 ? EMPTY : read.records;
       bytes += records.length;
-      data.push({ ...partitionData(w.partition, ErrorCode.NONE, p), records });
+      const answer = { ...partitionData(w.partition, ErrorCode.NONE, p), records };
+      const end = records.length === 0 ? w.fetchOffset : read.nextOffset;
+      data.push(readCommitted ? await withAbortedOf(answer, p, w.fetchOffset, end) : answer);
     } catch (e) {
       readError = true;
       data.push(partitionData(w.partition, errorCodeOf(e).errorCode, p));
@@ -242,7 +289,9 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
     // Resolved on every fetch: a topic id unknown when its partition joined a session may be known now.
     const wanted = resolveWanted(ctx, context.partitions, usesTopicIds);
     const maxBytes = req.maxBytes > 0 ? req.maxBytes : 0x7fffffff;
-    let result = await readAll(wanted, maxBytes);
+    // Replicas read everything up to the high watermark, whatever isolation they ask for.
+    const readCommitted = !privileged && req.isolationLevel === READ_COMMITTED;
+    let result = await readAll(wanted, maxBytes, readCommitted);
     if (result.bytes < req.minBytes && req.maxWaitMs > 0 && !result.readError) {
       const partitions = wanted
         .filter((w) => w.unknown === ErrorCode.NONE)
@@ -252,11 +301,12 @@ export const fetchHandler = defineHandler<FetchRequest, FetchResponse>({
         partitions,
         req.minBytes - result.bytes,
         Math.min(req.maxWaitMs, MAX_WAIT_MS),
+        readCommitted,
       );
       if (delayed !== null) {
         await delayed.woken;
         delayed.close();
-        result = await readAll(wanted, maxBytes);
+        result = await readAll(wanted, maxBytes, readCommitted);
       }
     }
     const { data } = result;

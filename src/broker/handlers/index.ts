@@ -22,6 +22,7 @@ import { deleteTopicsHandler } from './20-delete-topics.js';
 import { deleteRecordsHandler } from './21-delete-records.js';
 import { initProducerIdHandler } from './22-init-producer-id.js';
 import { offsetForLeaderEpochHandler } from './23-offset-for-leader-epoch.js';
+import { writeTxnMarkersHandler } from './27-write-txn-markers.js';
 import { deleteGroupsHandler } from './42-delete-groups.js';
 import { offsetDeleteHandler } from './47-offset-delete.js';
 import { describeConfigsHandler } from './32-describe-configs.js';
@@ -30,6 +31,7 @@ import { describeLogDirsHandler } from './35-describe-log-dirs.js';
 import { createPartitionsHandler } from './37-create-partitions.js';
 import { incrementalAlterConfigsHandler } from './44-incremental-alter-configs.js';
 import { describeClusterHandler } from './60-describe-cluster.js';
+import { describeProducersHandler } from './61-describe-producers.js';
 import { consumerGroupHeartbeatHandler } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribeHandler } from './69-consumer-group-describe.js';
 import { describeTopicPartitionsHandler } from './75-describe-topic-partitions.js';
@@ -54,6 +56,7 @@ export const HANDLERS: readonly Handler[] = [
   deleteRecordsHandler,
   initProducerIdHandler,
   offsetForLeaderEpochHandler,
+  writeTxnMarkersHandler,
   describeConfigsHandler,
   alterConfigsHandler,
   describeLogDirsHandler,
@@ -62,6 +65,7 @@ export const HANDLERS: readonly Handler[] = [
   deleteGroupsHandler,
   offsetDeleteHandler,
   describeClusterHandler,
+  describeProducersHandler,
   consumerGroupHeartbeatHandler,
   consumerGroupDescribeHandler,
   describeTopicPartitionsHandler,
