@@ -543,8 +543,14 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     for (;;) {
       if (this.closing) return [];
       this.maybeAutoCommit();
-      await this.updateAssignment();
-      await this.updatePositions();
+      try {
+        await this.updateAssignment();
+        await this.updatePositions();
+      } catch (e) {
+        // close() cuts a rebalance or lookup short: the reader just ends.
+        if (this.closing) return [];
+        throw e;
+      }
       const records = this.fetcher.collect(this.options.maxPollRecords);
       // Fetch the next records while the application handles these (bounded: one response per partition).
       this.fetcher.sendFetches();
@@ -1006,6 +1012,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private async doClose(): Promise<void> {
     this.closing = true;
     this.signal.notify();
+    this.membership?.beginClose();
     await this.active;
     this.rewindIterator();
     try {

@@ -138,7 +138,10 @@ export class GroupMembership {
   private cancelHeartbeat: (() => void) | null = null;
   private heartbeatInFlight = false;
   private lastPollMs: number;
+  /** beginClose() ran: no more joins or heartbeats; commits and LeaveGroup still go out. */
   private closed = false;
+  /** close() finished: the coordinator connection is gone for good. */
+  private finished = false;
   /** Generation of the last completed assignment (sent in cooperative-sticky's userData). */
   private lastAssignedGeneration = -1;
   /** As leader: partition counts the assignment was made from, to notice topics changing. */
@@ -502,7 +505,7 @@ export class GroupMembership {
           this.connectionOptions(),
           pooled.nodeId,
         );
-        if (this.closed) {
+        if (this.finished) {
           conn.close();
           throw clientError('CLIENT_CLOSED', 'the consumer has been closed');
         }
@@ -614,8 +617,7 @@ export class GroupMembership {
     const o = this.options;
     let pending = [...offsets];
     for (let attempt = 1; attempt <= MAX_OFFSET_ATTEMPTS; attempt++) {
-      if (this.closed && this.conn === null)
-        throw clientError('CLIENT_CLOSED', 'the consumer has been closed');
+      if (this.finished) throw clientError('CLIENT_CLOSED', 'the consumer has been closed');
       let retry: KafkaClientError | null = null;
       try {
         const conn = await this.coordinator();
@@ -754,9 +756,9 @@ export class GroupMembership {
 
   private async leaveGroup(reason: string): Promise<void> {
     const o = this.options;
-    if (this.memberId === '' || this.conn === null || this.conn.closed) return;
+    if (this.memberId === '') return;
     try {
-      const conn = this.conn;
+      const conn = await this.coordinator();
       const version = conn.version(ApiKey.LeaveGroup);
       if (version < 0) return;
       const response = await conn.send(apis.LeaveGroup, version, {
@@ -798,26 +800,35 @@ export class GroupMembership {
   }
 
   /**
+   * The consumer is closing: stops heartbeats and joins. A JoinGroup waiting for other members
+   * (up to the rebalance timeout) is cut off by closing its connection, so close() does not wait
+   * for it; commits and the LeaveGroup of close() reconnect.
+   */
+  beginClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopHeartbeat();
+    if (this.rebalancing !== null) {
+      this.conn?.close();
+      this.conn = null;
+    }
+  }
+
+  /**
    * Leaves the group (a dynamic member sends LeaveGroup so the others rebalance at once; a
    * static one stays until its session times out) and closes the coordinator connection.
    * The consumer revokes and commits before calling this.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.stopHeartbeat();
+    if (this.finished) return;
+    this.beginClose();
     const rebalance = this.rebalancing;
-    this.closed = true;
     if (rebalance !== null) await rebalance.catch(() => undefined);
-    if (this.options.groupInstanceId === null && this.state !== 'unjoined')
-      await this.leaveGroup('the consumer is closing');
+    if (this.options.groupInstanceId === null) await this.leaveGroup('the consumer is closing');
     this.state = 'unjoined';
+    this.finished = true;
     this.conn?.close();
     this.conn = null;
-  }
-
-  /** Whether close() ran; commits are still allowed while the consumer closes. */
-  get isClosed(): boolean {
-    return this.closed;
   }
 
   private sleep(ms: number): Promise<void> {

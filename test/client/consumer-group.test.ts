@@ -322,6 +322,39 @@ void describe('Consumer groups', { timeout: 180_000 }, () => {
     await Promise.all([stuck.stop(), other.stop()]);
   });
 
+  void test('close() cuts short a join that waits for a busy member', async () => {
+    const topic = 'busy';
+    await createTopic(topic, 2);
+    const options = {
+      groupId: 'g-busy',
+      maxPollIntervalMs: 30_000,
+      partitionAssignmentStrategy: ['range'] as AssignorName[],
+    };
+    let release: () => void = () => undefined;
+    let busyOnce = true;
+    const busy = new Member('busy', options, async () => {
+      if (!busyOnce) return;
+      busyOnce = false;
+      await new Promise<void>((r) => (release = r));
+    }).start([topic]);
+    await waitFor('busy owns both partitions', () => busy.assignment().length === 2);
+    await produce(topic, 1, 0, 2);
+    await waitFor('busy is inside its handler', () => !busyOnce);
+    const joining = new Member('joining', options).start([topic]);
+    // joining's JoinGroup now waits for busy, which will not poll until released.
+    await new Promise((r) => setTimeout(r, 500));
+    const started = Date.now();
+    await joining.stop();
+    const tookMs = Date.now() - started;
+    assert.ok(tookMs < 5000, `close returned in ${tookMs} ms, not after the 30 s rebalance timeout`);
+    release();
+    await waitFor(
+      'busy owns both partitions again',
+      () => busy.assignment().length === 2 && busy.records.length === 1,
+    );
+    await busy.stop();
+  });
+
   void test('static members: one that restarts with its groupInstanceId gets its partitions back without a rebalance', async () => {
     const topic = 'static';
     const all = partitions(topic, 4);

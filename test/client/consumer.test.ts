@@ -4,6 +4,8 @@
  * resume, the async iterator and run(), manual and automatic commits (checked through kafkajs's
  * admin), compressed input from kafkajs and @platformatic/kafka, autoOffsetReset 'none', and
  * option validation. Input is produced by kafkajs (and @platformatic/kafka for snappy/lz4).
+ * Decoding of fetched batches (transactions, control batches, partial and corrupt batches) is
+ * checked on batches built here, since the broker has no transactions to make them.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -15,6 +17,12 @@ import { compress as zstdCompress, decompress as zstdDecompress } from 'zstd-nap
 import { Consumer, type ConsumerOptions, type ConsumerRecord } from '../../src/client/consumer.js';
 import type { ClientOptions } from '../../src/client/cluster.js';
 import { ConfigError, KafkaClientError } from '../../src/client/errors.js';
+import { CompletedFetch } from '../../src/client/fetcher.js';
+import {
+  buildEndTxnMarkerBatch,
+  encodeRecordBatch,
+  newRecordBatch,
+} from '../../src/protocol/records/batch.js';
 import { startTestBroker, type TestBroker } from './support.js';
 
 let broker: TestBroker;
@@ -530,5 +538,110 @@ void describe('Consumer options', () => {
     assert.equal(new Consumer(base).options.enableAutoCommit, false, 'no group, no auto-commit');
     assert.throws(() => new Consumer(base).subscribe(['t']), ConfigError, 'subscribe needs a groupId');
     await c.close();
+  });
+});
+
+void describe('fetched record decoding (CompletedFetch)', () => {
+  const tp = { topic: 't', partition: 0 };
+  const batch = (
+    baseOffset: bigint,
+    values: string[],
+    fields: { producerId?: bigint; transactional?: boolean; compression?: 0 | 1 } = {},
+  ): Buffer =>
+    encodeRecordBatch(
+      newRecordBatch(
+        values.map((v, i) => ({ key: null, value: Buffer.from(v), timestamp: 1_000 + i })),
+        {
+          baseOffset,
+          partitionLeaderEpoch: 3,
+          producerId: fields.producerId ?? -1n,
+          producerEpoch: fields.producerId === undefined ? -1 : 0,
+          baseSequence: fields.producerId === undefined ? -1 : 0,
+          isTransactional: fields.transactional ?? false,
+        },
+      ),
+      { compression: fields.compression ?? 0 },
+    );
+  const marker = (baseOffset: bigint, producerId: bigint, commit: boolean): Buffer =>
+    buildEndTxnMarkerBatch({
+      baseOffset,
+      producerId,
+      producerEpoch: 0,
+      coordinatorEpoch: 1,
+      commit,
+      timestamp: 2_000,
+    });
+  // 0-4 plain; 5-7 an aborted transaction of producer 7 and its marker at 8; 9-10 a committed
+  // transaction of producer 8 and its marker at 11; 12-15 gzip; then half of a batch.
+  const last = batch(16n, ['p16', 'p17']);
+  const records = Buffer.concat([
+    batch(0n, ['p0', 'p1', 'p2', 'p3', 'p4']),
+    batch(5n, ['a5', 'a6', 'a7'], { producerId: 7n, transactional: true }),
+    marker(8n, 7n, false),
+    batch(9n, ['c9', 'c10'], { producerId: 8n, transactional: true }),
+    marker(11n, 8n, true),
+    batch(12n, ['z12', 'z13', 'z14', 'z15'], { compression: 1 }),
+    last.subarray(0, last.length - 5),
+  ]);
+  const aborted = [{ producerId: 7n, firstOffset: 5n }];
+  const drainAll = (f: CompletedFetch): ConsumerRecord[] => {
+    const out: ConsumerRecord[] = [];
+    for (let i = 0; i < 100 && !f.exhausted; i++) f.drain(3, out);
+    return out;
+  };
+
+  void test('read_committed: skips records below the fetch offset, aborted transactions, control batches and a partial tail', () => {
+    const f = new CompletedFetch(tp, 2n, records, true, aborted);
+    const out = drainAll(f);
+    assert.deepEqual(values(out), ['p2', 'p3', 'p4', 'c9', 'c10', 'z12', 'z13', 'z14', 'z15']);
+    assert.deepEqual(
+      out.map((r) => r.offset),
+      [2n, 3n, 4n, 9n, 10n, 12n, 13n, 14n, 15n],
+    );
+    assert.equal(f.nextFetchOffset, 16n, 'the next fetch starts at the partial batch');
+    assert.equal(out[0]!.timestamp, 1_002);
+    assert.equal(out[0]!.leaderEpoch, 3);
+  });
+
+  void test('read_uncommitted: aborted records are returned, control batches are not', () => {
+    const out = drainAll(new CompletedFetch(tp, 0n, records, false, null));
+    assert.deepEqual(
+      out.map((r) => r.offset),
+      [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n, 9n, 10n, 12n, 13n, 14n, 15n],
+    );
+  });
+
+  void test('a partial drain stops exactly; the position follows', () => {
+    const f = new CompletedFetch(tp, 0n, records, true, aborted);
+    const out: ConsumerRecord[] = [];
+    f.drain(6, out);
+    assert.deepEqual(values(out), ['p0', 'p1', 'p2', 'p3', 'p4', 'c9']);
+    assert.equal(f.nextFetchOffset, 10n);
+  });
+
+  void test('a corrupt batch: the records before it come first, then CORRUPT_MESSAGE', () => {
+    const bad = Buffer.from(records);
+    const start =
+      records.length - last.length + 5 - batch(12n, ['z12', 'z13', 'z14', 'z15'], { compression: 1 }).length;
+    bad[start + 70] = bad[start + 70]! ^ 0xff;
+    const f = new CompletedFetch(tp, 0n, bad, false, null);
+    const out: ConsumerRecord[] = [];
+    f.drain(100, out);
+    assert.equal(out.length, 10, 'offsets 0-10 (the markers give no records)');
+    assert.throws(
+      () => f.drain(100, out),
+      (e: unknown) =>
+        e instanceof KafkaClientError &&
+        e.errorName === 'CORRUPT_MESSAGE' &&
+        /t:0 at offset 12/.test(e.message),
+    );
+  });
+
+  void test('a first batch cut short is MESSAGE_TOO_LARGE, not silence', () => {
+    const f = new CompletedFetch(tp, 16n, last.subarray(0, last.length - 1), false, null);
+    assert.throws(
+      () => f.drain(10, []),
+      (e: unknown) => e instanceof KafkaClientError && e.errorName === 'MESSAGE_TOO_LARGE',
+    );
   });
 });
