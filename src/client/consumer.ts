@@ -567,18 +567,24 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     if (membership === null || (this.mode !== 'topics' && this.mode !== 'pattern')) return;
     membership.throwIfFailed();
     const now = this.clock.nowMs();
+    const o = this.cluster.options;
     if (now >= this.nextMetadataCheckMs) {
-      this.nextMetadataCheckMs = now + this.cluster.options.metadataMaxAgeMs;
+      this.nextMetadataCheckMs = now + o.metadataMaxAgeMs;
       try {
         await this.checkMetadata(membership);
       } catch (e) {
-        // Retried at the next check; the group keeps its assignment meanwhile.
-        this.nextMetadataCheckMs = now + this.cluster.options.retryBackoffMs;
+        // Retried soon; the group keeps its assignment meanwhile.
+        this.nextMetadataCheckMs = now + o.retryBackoffMaxMs;
         this.log(`metadata refresh for the subscription failed: ${String(e)}`);
-        if (this.mode === 'pattern' && this.topics.length === 0) throw e;
       }
     }
     await membership.ensureActive();
+    // A subscribed topic the leader could not assign yet (not created, no leader yet) is looked
+    // for again soon rather than after metadataMaxAgeMs, so the group starts on it promptly.
+    if (membership.waitingForTopics) {
+      const soon = this.clock.nowMs() + Math.min(o.metadataMaxAgeMs, o.retryBackoffMaxMs);
+      this.nextMetadataCheckMs = Math.min(this.nextMetadataCheckMs, soon);
+    }
     this.throwListenerError();
   }
 

@@ -173,6 +173,12 @@ export class GroupMembership {
     return this.groupTopics;
   }
 
+  /** As leader: some subscribed topic had no partitions to assign (not created yet, no leader yet). */
+  get waitingForTopics(): boolean {
+    const snapshot = this.leaderSnapshot;
+    return snapshot !== null && this.groupTopics.some((t) => !snapshot.has(t));
+  }
+
   /** As leader: whether partition counts differ from those the assignment was made with. */
   assignmentOutdated(counts: ReadonlyMap<string, number>): boolean {
     const snapshot = this.leaderSnapshot;

@@ -394,6 +394,18 @@ void describe('Consumer groups', { timeout: 180_000 }, () => {
     await a.stop();
   });
 
+  void test('a group subscribed before its topic exists starts reading once it is created', async () => {
+    // Without auto-creation (the broker would make it with one partition at the first Metadata).
+    const a = new Member('a', { groupId: 'g-later', allowAutoTopicCreation: false }).start(['later']);
+    await waitFor('a joined', () => a.events.some((e) => e.kind === 'assigned'));
+    assert.deepEqual(a.assignment(), [], 'nothing to assign yet');
+    await createTopic('later', 2);
+    await waitFor('the new topic is assigned', () => a.assignment().length === 2, 10_000);
+    await produce('later', 4, 0, 2);
+    await waitFor('its records are read', () => a.records.length === 4);
+    await a.stop();
+  });
+
   void test('unsubscribe revokes and leaves; subscribe again rejoins', async () => {
     const topic = 'resub';
     await createTopic(topic, 2);
