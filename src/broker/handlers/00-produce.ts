@@ -22,7 +22,12 @@
  * each transactional batch is checked with it before it is appended. */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
-import { BATCH_HEADER_BYTES, BatchField, TRANSACTIONAL_BIT } from '../../protocol/records/batch-view.js';
+import {
+  BATCH_HEADER_BYTES,
+  BatchField,
+  CURRENT_MAGIC,
+  TRANSACTIONAL_BIT,
+} from '../../protocol/records/batch-view.js';
 import type { ProduceRequest } from '../../protocol/generated/message/ProduceRequest.js';
 import { ProduceResponse } from '../../protocol/generated/message/ProduceResponse.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
@@ -60,11 +65,15 @@ function refuseAll(req: ProduceRequest, code: number, message: string): ProduceR
   }));
 }
 
-/** The first batch of `records` is transactional (whole enough to tell; the log checks the rest). */
+/**
+ * The first batch of `records` is a transactional magic-2 batch (the old formats have no such
+ * bit; the log refuses them). Only its header is read; the log validates the rest.
+ */
 function isTransactional(records: Buffer | null): boolean {
   return (
     records !== null &&
     records.length >= BATCH_HEADER_BYTES &&
+    records[BatchField.magic] === CURRENT_MAGIC &&
     (records.readInt16BE(BatchField.attributes) & TRANSACTIONAL_BIT) !== 0
   );
 }
