@@ -1,10 +1,55 @@
 /**
- * The `samsa` command line. Today: `samsa server`, which runs a broker as Kafka's
- * kafka-server-start.sh does, reading server.properties keys.
+ * The `samsa` command line: `samsa server` runs a broker as Kafka's kafka-server-start.sh does;
+ * the other commands are Kafka's administration tools (kafka-topics.sh, kafka-console-producer.sh
+ * …) with Kafka's flag names, built on Samsa's client. Each command's module is imported only
+ * when that command runs, so `samsa topics --list` loads neither the broker nor the consumer.
+ *
+ * Exit codes: 0 success, 1 a failed operation (the message says what went wrong), 2 bad usage.
  */
-import { readFileSync } from 'node:fs';
-import { Broker } from '../broker/broker.js';
-import { isBrokerConfigError, loadBrokerConfig } from '../broker/config.js';
+import { formatHelp, parseArgs, UsageError, type CommandSpec, type ParsedArgs } from './args.js';
+
+/** What a tool module exports. */
+export interface ToolModule {
+  readonly spec: CommandSpec;
+  /** Runs the command; resolves the exit code. Throws UsageError (exit 2) or CommandError (exit 1). */
+  run(args: ParsedArgs): Promise<number>;
+}
+
+interface ToolEntry {
+  readonly summary: string;
+  readonly load: () => Promise<ToolModule>;
+}
+
+const TOOLS: Readonly<Record<string, ToolEntry>> = {
+  topics: {
+    summary: 'create, list, describe, alter and delete topics (kafka-topics.sh)',
+    load: () => import('./tools/topics.js'),
+  },
+  'console-producer': {
+    summary: 'send lines from stdin as records (kafka-console-producer.sh)',
+    load: () => import('./tools/console-producer.js'),
+  },
+  'console-consumer': {
+    summary: 'print records of a topic on stdout (kafka-console-consumer.sh)',
+    load: () => import('./tools/console-consumer.js'),
+  },
+  'consumer-groups': {
+    summary: 'list, describe, reset offsets of and delete consumer groups (kafka-consumer-groups.sh)',
+    load: () => import('./tools/consumer-groups.js'),
+  },
+  configs: {
+    summary: 'describe and alter topic and broker configs (kafka-configs.sh)',
+    load: () => import('./tools/configs.js'),
+  },
+  'get-offsets': {
+    summary: 'print the earliest, latest or by-time offsets of partitions (kafka-get-offsets.sh)',
+    load: () => import('./tools/get-offsets.js'),
+  },
+  'delete-records': {
+    summary: 'delete records below given offsets (kafka-delete-records.sh)',
+    load: () => import('./tools/delete-records.js'),
+  },
+};
 
 const USAGE = `usage: samsa <command> [options]
 
@@ -12,13 +57,14 @@ commands:
   server [--config <server.properties>] [--override <key>=<value>]...
       Runs a broker (broker and controller in one process). With no options it listens on
       127.0.0.1:9092 and keeps its data in ./samsa-data.
-`;
+${Object.entries(TOOLS)
+  .map(
+    ([name, t]) =>
+      `  ${name} --bootstrap-server <host:port> ...\n      ${t.summary[0]!.toUpperCase()}${t.summary.slice(1)}.`,
+  )
+  .join('\n')}
 
-const SERVER_USAGE = `usage: samsa server [--config <server.properties>] [--override <key>=<value>]...
-
-  --config, -c <file>     read Kafka broker settings (listeners, log.dirs, num.partitions, …)
-  --override <key>=<val>  set one setting, winning over the file (repeatable)
-  --help, -h              show this help
+Run 'samsa <command> --help' for a command's options.
 `;
 
 function fail(message: string): never {
@@ -26,83 +72,76 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function server(args: string[]): Promise<void> {
-  let configPath: string | undefined;
-  const overrides: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--help' || a === '-h') {
-      process.stdout.write(SERVER_USAGE);
-      return;
-    }
-    if (a === '--config' || a === '-c') {
-      configPath = args[++i] ?? fail(`${a} needs a file name`);
-    } else if (a === '--override') {
-      const kv = args[++i] ?? fail('--override needs key=value');
-      if (!kv.includes('=')) fail(`--override ${kv}: expected key=value`);
-      overrides.push(kv);
-    } else if (a.startsWith('--override=')) {
-      overrides.push(a.slice('--override='.length));
-    } else if (!a.startsWith('-') && configPath === undefined) {
-      // kafka-server-start.sh takes the properties file as its first argument.
-      configPath = a;
-    } else fail(`unknown option ${a}\n${SERVER_USAGE}`);
+/**
+ * Runs a tool command and resolves its exit code, without exiting: what tests and embedders call.
+ * Messages go to stderr, results to stdout.
+ */
+export async function runTool(command: string, argv: readonly string[]): Promise<number> {
+  const entry = TOOLS[command];
+  if (entry === undefined) {
+    process.stderr.write(`samsa: unknown command ${command}\n${USAGE}`);
+    return 2;
   }
-  let propertiesText: string | undefined;
-  if (configPath !== undefined) {
-    try {
-      propertiesText = readFileSync(configPath, 'utf8');
-    } catch (e) {
-      fail(`cannot read ${configPath}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
+  const tool = await entry.load();
+  let args: ParsedArgs;
+  try {
+    args = parseArgs(tool.spec, argv);
+  } catch (e) {
+    // Help wins over a mistake elsewhere on the line: it is what the user is asking for.
+    if (argv.includes('--help') || argv.includes('-h')) return help(tool.spec);
+    return usageFailure(command, e);
   }
-  const loaded = loadBrokerConfig({ ...(propertiesText !== undefined ? { propertiesText } : {}), overrides });
-  if (isBrokerConfigError(loaded)) fail(`${configPath ?? 'configuration'}: ${loaded.message}`);
-  for (const w of loaded.warnings) process.stderr.write(`samsa: warning: ${w}\n`);
-  const log = (m: string): void => {
-    process.stdout.write(`[${new Date().toISOString()}] ${m}\n`);
-  };
-  // Signals are handled from the start: one arriving during startup (log recovery can take a
-  // while) stops the broker as soon as it is up, cleanly, rather than killing it mid-recovery.
-  let broker: Broker | null = null;
-  let stopRequested: string | null = null;
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (broker === null) {
-      stopRequested ??= signal;
-      return;
-    }
-    if (stopping) return;
-    stopping = true;
-    log(`${signal}: shutting down`);
-    broker.stop().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        log(`shutdown failed: ${String(e)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  broker = await Broker.start({ config: loaded.config, log }).catch((e: unknown) =>
-    fail(`cannot start: ${e instanceof Error ? e.message : String(e)}`),
-  );
-  if (stopRequested !== null) stop(stopRequested);
+  if (args.has('help')) return help(tool.spec);
+  try {
+    return await tool.run(args);
+  } catch (e) {
+    if (e instanceof UsageError) return usageFailure(command, e);
+    const { describeError, isExpectedFailure, BOOTSTRAP_ENV } = await import('./tools/common.js');
+    const bootstrap = args.get('bootstrap-server') ?? process.env[BOOTSTRAP_ENV];
+    process.stderr.write(`samsa ${command}: ${describeError(e, bootstrap)}\n`);
+    // Not an anticipated failure: the stack helps whoever reports it.
+    if (!isExpectedFailure(e) && e instanceof Error && e.stack !== undefined)
+      process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+function help(spec: CommandSpec): number {
+  process.stdout.write(formatHelp(spec));
+  return 0;
+}
+
+function usageFailure(command: string, e: unknown): number {
+  if (!(e instanceof UsageError)) throw e;
+  process.stderr.write(`samsa ${command}: ${e.message}\nRun 'samsa ${command} --help' for usage.\n`);
+  return 2;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'server':
+    case 'server': {
+      const { server } = await import('./server.js');
       return server(rest);
+    }
     case undefined:
     case '--help':
     case '-h':
     case 'help':
       process.stdout.write(USAGE);
       return;
-    default:
-      fail(`unknown command ${command}\n${USAGE}`);
+    default: {
+      if (TOOLS[command] === undefined) fail(`unknown command ${command}\n${USAGE}`);
+      // `samsa console-consumer | head`: a closed stdout ends the command quietly.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(0);
+        throw e;
+      });
+      const code = await runTool(command, rest);
+      // Tools end here, even if a socket or timer of a client is still being torn down: the
+      // command's work is done and its output written (stdout and stderr are synchronous for
+      // files and pipes).
+      process.exit(code);
+    }
   }
 }
