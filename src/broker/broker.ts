@@ -8,6 +8,9 @@
  * metadata log and the logs (flushed, checkpoints and clean-shutdown marker written).
  */
 import { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import { TransactionCoordinator } from '../coordinator/transaction/txn-coordinator.js';
+import { writeTxnMarkers } from './txn-markers.js';
+import { syncTxnShards } from './txn-coordination.js';
 import { topicsViewOf, syncCoordinatorShards } from './group-coordination.js';
 import { consumerGroupsFactory } from './consumer-groups-factory.js';
 import { Controller } from '../metadata/controller.js';
@@ -64,6 +67,7 @@ export class Broker implements BrokerServices {
   private logManagerValue: LogManager | null = null;
   private replicaManagerValue: ReplicaManager | null = null;
   private groupCoordinatorValue: GroupCoordinator | null = null;
+  private txnCoordinatorValue: TransactionCoordinator | null = null;
   private metadataLog: LocalMetadataLog | null = null;
   private producerIdsValue: ProducerIdManager | null = null;
   private stopping: Promise<void> | null = null;
@@ -173,6 +177,20 @@ export class Broker implements BrokerServices {
         offsetsRetentionCheckIntervalMs: c.offsetsRetentionCheckIntervalMs,
       },
     });
+    this.txnCoordinatorValue = new TransactionCoordinator({
+      clock: this.clock,
+      config: {
+        transactionMaxTimeoutMs: c.transactionMaxTimeoutMs,
+        abortTimedOutIntervalMs: c.transactionAbortTimedOutTransactionCleanupIntervalMs,
+        removeExpiredIntervalMs: c.transactionRemoveExpiredTransactionCleanupIntervalMs,
+        transactionalIdExpirationMs: c.transactionalIdExpirationMs,
+      },
+      nextProducerId: () => this.producerIds.nextId(),
+      writeMarkers: async (m) => (await writeTxnMarkers(this, [m]))[0] ?? [],
+      partitionExists: (topic, partition) =>
+        this.image().topicsByName.get(topic)?.partitions.has(partition) === true,
+      logLine: this.logLine,
+    });
     this.controllerValue = await Controller.start({
       log: this.metadataLog,
       random: this.random,
@@ -192,7 +210,9 @@ export class Broker implements BrokerServices {
     for (const topic of image.topicsByName.keys()) this.logManagerValue.updateConfig(topic);
     await replicaManager.loadFromImage(image);
     syncCoordinatorShards(this, image);
+    syncTxnShards(this, image);
     this.groupCoordinatorValue.start();
+    this.txnCoordinatorValue.start();
     this.logManagerValue.startBackgroundTasks();
     this.markReady();
     this.logLine(
@@ -253,6 +273,7 @@ export class Broker implements BrokerServices {
   private onMetadataCommitted(image: MetadataImage, delta: MetadataDelta): void {
     if (this.groupCoordinatorValue === null) return;
     syncCoordinatorShards(this, image);
+    if (this.txnCoordinatorValue !== null) syncTxnShards(this, image);
     if (delta.createdTopics.length + delta.deletedTopics.length + delta.changedTopics.length > 0) {
       this.groupCoordinatorValue.onTopicsChanged(delta.deletedTopics.map((t) => t.name));
     }
@@ -261,6 +282,11 @@ export class Broker implements BrokerServices {
   get groupCoordinator(): GroupCoordinator {
     if (this.groupCoordinatorValue === null) throw new Error('broker not started');
     return this.groupCoordinatorValue;
+  }
+
+  get txnCoordinator(): TransactionCoordinator {
+    if (this.txnCoordinatorValue === null) throw new Error('broker not started');
+    return this.txnCoordinatorValue;
   }
 
   get replicaManager(): ReplicaManager {
@@ -277,6 +303,7 @@ export class Broker implements BrokerServices {
     this.stopping ??= (async () => {
       // Requests waiting in a rebalance are answered (NOT_COORDINATOR) rather than held past the drain.
       await this.groupCoordinatorValue?.close();
+      await this.txnCoordinatorValue?.close();
       await this.server.close();
       this.replicaManagerValue?.clear();
       await this.metadataLog?.close();

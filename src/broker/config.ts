@@ -666,6 +666,37 @@ const BROKER_ONLY: readonly BrokerConfigDefinition[] = [
     effect: 'applied',
   },
   {
+    name: 'transaction.max.timeout.ms',
+    type: 'int',
+    default: '900000',
+    validator: atLeast(1),
+    doc: 'The longest transaction timeout a producer may ask for (INVALID_TRANSACTION_TIMEOUT beyond).',
+    effect: 'applied',
+  },
+  {
+    name: 'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    type: 'int',
+    default: '10000',
+    validator: atLeast(1),
+    doc: 'How often the transaction coordinator aborts transactions open longer than their timeout.',
+    effect: 'applied',
+  },
+  {
+    name: 'transaction.remove.expired.transaction.cleanup.interval.ms',
+    type: 'int',
+    default: '3600000',
+    validator: atLeast(1),
+    doc: 'How often the transaction coordinator removes transactional ids past transactional.id.expiration.ms.',
+    effect: 'applied',
+  },
+  {
+    name: 'transaction.partition.verification.enable',
+    type: 'boolean',
+    default: 'true',
+    doc: 'Check with the transaction coordinator that a transactional batch’s partition is in its transaction before appending it (KIP-890).',
+    effect: 'applied',
+  },
+  {
     name: 'transactional.id.expiration.ms',
     type: 'int',
     default: String(7 * 24 * 3_600_000),
@@ -843,6 +874,10 @@ export interface BrokerConfig {
   readonly transactionStateLogMinIsr: number;
   readonly transactionalIdExpirationMs: number;
   readonly producerIdExpirationMs: number;
+  readonly transactionMaxTimeoutMs: number;
+  readonly transactionPartitionVerificationEnable: boolean;
+  readonly transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  readonly transactionRemoveExpiredTransactionCleanupIntervalMs: number;
   readonly producerIdExpirationCheckIntervalMs: number;
   /** log.flush.scheduler.interval.ms — how often the flusher looks; `Infinity` (Long.MAX) by default. */
   readonly logFlushSchedulerIntervalMs: number;
@@ -1452,6 +1487,14 @@ export function loadBrokerConfig(
     transactionStateLogMinIsr: num('transaction.state.log.min.isr'),
     transactionalIdExpirationMs: num('transactional.id.expiration.ms'),
     producerIdExpirationMs: num('producer.id.expiration.ms'),
+    transactionMaxTimeoutMs: num('transaction.max.timeout.ms'),
+    transactionPartitionVerificationEnable: bool('transaction.partition.verification.enable'),
+    transactionAbortTimedOutTransactionCleanupIntervalMs: num(
+      'transaction.abort.timed.out.transaction.cleanup.interval.ms',
+    ),
+    transactionRemoveExpiredTransactionCleanupIntervalMs: num(
+      'transaction.remove.expired.transaction.cleanup.interval.ms',
+    ),
     producerIdExpirationCheckIntervalMs: num('producer.id.expiration.check.interval.ms'),
     logFlushSchedulerIntervalMs: num('log.flush.scheduler.interval.ms'),
     logFlushOffsetCheckpointIntervalMs: num('log.flush.offset.checkpoint.interval.ms'),

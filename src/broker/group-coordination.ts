@@ -42,8 +42,9 @@ export function topicsViewOf(image: () => MetadataImage): TopicsView {
 /** A hosted partition of `__consumer_offsets` as a coordinator shard's log. */
 export function shardLogOf(p: Partition): ShardLog {
   return {
+    // Coordinator writes: transactional offset commits carry no sequence numbers (Kafka's COORDINATOR origin).
     append: async (batch) => {
-      await p.appendAsLeader(batch);
+      await p.appendAsLeader(batch, 'coordinator');
     },
     read: async (offset, maxBytes) => (await p.log.read(offset, maxBytes)).records,
     get logStartOffset() {

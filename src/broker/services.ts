@@ -1,5 +1,6 @@
 /** What handlers reach of the broker: its config, the metadata image, the controller, the partitions. */
 import type { GroupCoordinator } from '../coordinator/group-coordinator.js';
+import type { TransactionCoordinator } from '../coordinator/transaction/txn-coordinator.js';
 import type { Controller } from '../metadata/controller.js';
 import type { MetadataImage } from '../metadata/image.js';
 import type { Clock } from '../runtime/clock.js';
@@ -22,6 +23,8 @@ export interface BrokerServices {
   readonly replicaManager: ReplicaManager;
   /** Consumer groups and committed offsets (the shards of `__consumer_offsets` this broker leads). */
   readonly groupCoordinator: GroupCoordinator;
+  /** Transactional ids (the shards of `__transaction_state` this broker leads). */
+  readonly txnCoordinator: TransactionCoordinator;
   readonly logManager: LogManager;
   readonly clock: Clock;
   /** Incremental fetch sessions (KIP-227), shared by every connection. */

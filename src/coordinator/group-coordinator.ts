@@ -74,6 +74,15 @@ export class GroupCoordinator {
     }
   }
 
+  /**
+   * A transaction marker of `producerId` landed on partition `partition` of `__consumer_offsets`:
+   * the transaction's pending offsets there commit or go.
+   */
+  onTxnMarker(partition: number, producerId: bigint, commit: boolean): void {
+    const shard = this.shards.get(partition);
+    if (shard?.state === 'active') shard.onTxnMarker(producerId, commit);
+  }
+
   /** Partitions of the shards this coordinator holds, in any state. */
   shardPartitions(): number[] {
     return [...this.shards.keys()];

@@ -15,6 +15,7 @@ import type { ConsumerGroupHeartbeatRequest } from '../protocol/generated/messag
 import { ConsumerGroupHeartbeatResponse } from '../protocol/generated/message/ConsumerGroupHeartbeatResponse.js';
 import type { DescribeGroupsResponse } from '../protocol/generated/message/DescribeGroupsResponse.js';
 import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
+import type { TxnOffsetCommitRequest } from '../protocol/generated/message/TxnOffsetCommitRequest.js';
 import { decodeRecordBatch, encodeRecordBatch, newRecordBatch } from '../protocol/records/batch.js';
 import { BatchSplitter } from '../protocol/records/batch-view.js';
 import type { Clock } from '../runtime/clock.js';
@@ -107,6 +108,8 @@ export class GroupShard {
   private classic: ClassicGroups;
   private consumer: ConsumerGroupsPart;
   private readonly offsets = new OffsetStore();
+  /** TxnOffsetCommit records per producer id, waiting for their transaction's marker. */
+  private readonly pendingTxnOffsets = new Map<bigint, CoordinatorRecord[]>();
   private reloading: Promise<void> | null = null;
 
   constructor(deps: GroupShardDeps) {
@@ -158,7 +161,14 @@ export class GroupShard {
         const batch = decodeRecordBatch(splitter.batch(), { maxDecompressedBytes: 64 * LOAD_READ_BYTES });
         if (!('records' in batch)) throw new Error(`__consumer_offsets-${this.partition}: ${batch.message}`);
         offset = Number(batch.baseOffset) + batch.lastOffsetDelta + 1;
-        if (batch.isControl) continue;
+        if (batch.isControl) {
+          const marker = batch.records[0]?.key;
+          // A control record's key: int16 version, int16 type (0 ABORT, 1 COMMIT).
+          if (marker !== undefined && marker !== null && marker.length >= 4) {
+            this.onTxnMarker(batch.producerId, marker.readInt16BE(2) === 1);
+          }
+          continue;
+        }
         for (const r of batch.records) {
           if (r.key === null) continue;
           const record = decodeCoordinatorRecord(r.key, r.value);
@@ -167,7 +177,11 @@ export class GroupShard {
             continue;
           }
           if (record === null) continue;
-          this.replay(record);
+          if (batch.isTransactional && record.type === 'offsetCommit') {
+            // Offsets of a transaction wait for its marker.
+            if (!this.consumer.has(record.key.group)) this.classic.getOrCreate(record.key.group);
+            this.addPendingTxnOffsets(batch.producerId, [record]);
+          } else this.replay(record);
           records++;
         }
       }
@@ -220,8 +234,14 @@ export class GroupShard {
     }
   }
 
-  /** Appends records as one batch; resolves once durable. A failed append reloads the shard from its log. */
-  private write(records: CoordinatorRecord[]): Promise<void> {
+  /**
+   * Appends records as one batch (a transactional one for `txn`'s producer); resolves once
+   * durable. A failed append reloads the shard from its log.
+   */
+  private write(
+    records: CoordinatorRecord[],
+    txn: { producerId: bigint; producerEpoch: number } | null = null,
+  ): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     const nowMs = this.now();
     const batch = encodeRecordBatch(
@@ -230,6 +250,7 @@ export class GroupShard {
           const { key, value } = encodeCoordinatorRecord(r);
           return { key, value, timestamp: nowMs };
         }),
+        txn === null ? {} : { ...txn, baseSequence: -1, isTransactional: true },
       ),
       { compression: 0 },
     );
@@ -248,6 +269,7 @@ export class GroupShard {
       this.classic.close();
       this.consumer.close();
       this.offsets.clear();
+      this.pendingTxnOffsets.clear();
       this.classic = this.newClassic();
       this.consumer = this.newConsumer();
       try {
@@ -333,21 +355,75 @@ export class GroupShard {
     apiVersion: number,
     topicExists: (topic: string, partition: number) => boolean,
   ): Promise<Map<string, Map<number, number>>> {
-    const results = new Map<string, Map<number, number>>();
-    const setAll = (errorCode: number): Map<string, Map<number, number>> => {
-      for (const t of req.topics) {
-        const m = new Map<number, number>();
-        for (const p of t.partitions) m.set(p.partitionIndex, errorCode);
-        results.set(t.name, m);
-      }
-      return results;
-    };
     const groupError = this.validateCommit(req, apiVersion);
-    if (groupError !== ErrorCode.NONE) return setAll(groupError);
+    if (groupError !== ErrorCode.NONE) return allCodes(req.topics, groupError);
+    const { results, records } = this.offsetRecords(req.groupId, req.topics, topicExists, (p) =>
+      // v1 carried a client commit time; Kafka uses it when set, else its own clock.
+      apiVersion === 1 && p.commitTimestamp >= 0n ? p.commitTimestamp : null,
+    );
+    if (records.length === 0) return results;
+    if (!this.consumer.has(req.groupId)) this.classic.getOrCreate(req.groupId);
+    for (const r of records) this.replay(r);
+    try {
+      await this.write(records);
+    } catch (e) {
+      failAll(results, writeErrorCode(e));
+    }
+    return results;
+  }
 
-    const nowMs = this.now();
+  /**
+   * TxnOffsetCommit: the offsets are written as part of the producer's transaction and kept
+   * pending, invisible to OffsetFetch, until its marker lands on this partition (onTxnMarker):
+   * COMMIT makes them the group's committed offsets, ABORT drops them.
+   */
+  async commitTxnOffsets(
+    req: TxnOffsetCommitRequest,
+    apiVersion: number,
+    topicExists: (topic: string, partition: number) => boolean,
+  ): Promise<Map<string, Map<number, number>>> {
+    // v3+ members commit with their generation; earlier versions carry none (a standalone commit).
+    const groupError = this.validateCommit(
+      {
+        groupId: req.groupId,
+        generationIdOrMemberEpoch: apiVersion >= 3 ? req.generationId : -1,
+        memberId: apiVersion >= 3 ? req.memberId : '',
+        groupInstanceId: apiVersion >= 3 ? req.groupInstanceId : null,
+      },
+      9,
+    );
+    if (groupError !== ErrorCode.NONE) return allCodes(req.topics, groupError);
+    const { results, records } = this.offsetRecords(req.groupId, req.topics, topicExists, () => null);
+    if (records.length === 0) return results;
+    try {
+      await this.write(records, { producerId: req.producerId, producerEpoch: req.producerEpoch });
+      if (!this.consumer.has(req.groupId)) this.classic.getOrCreate(req.groupId);
+      this.addPendingTxnOffsets(req.producerId, records);
+    } catch (e) {
+      failAll(results, writeErrorCode(e));
+    }
+    return results;
+  }
+
+  /** The offset records of a commit, and each partition's code (unknown topics and oversized metadata refused). */
+  private offsetRecords(
+    groupId: string,
+    topics: readonly {
+      name: string;
+      partitions: readonly {
+        partitionIndex: number;
+        committedOffset: bigint;
+        committedLeaderEpoch: number;
+        committedMetadata: string | null;
+      }[];
+    }[],
+    topicExists: (topic: string, partition: number) => boolean,
+    clientCommitTime: (p: { commitTimestamp: bigint }) => bigint | null,
+  ): { results: Map<string, Map<number, number>>; records: CoordinatorRecord[] } {
+    const nowMs = BigInt(this.now());
+    const results = new Map<string, Map<number, number>>();
     const records: CoordinatorRecord[] = [];
-    for (const t of req.topics) {
+    for (const t of topics) {
       const m = new Map<number, number>();
       results.set(t.name, m);
       for (const p of t.partitions) {
@@ -358,13 +434,12 @@ export class GroupShard {
           m.set(p.partitionIndex, ErrorCode.OFFSET_METADATA_TOO_LARGE);
         } else {
           m.set(p.partitionIndex, ErrorCode.NONE);
-          // v1 carried a client commit time; Kafka uses it when set, else its own clock.
           const commitTimestamp =
-            apiVersion === 1 && p.commitTimestamp >= 0n ? p.commitTimestamp : BigInt(nowMs);
+            'commitTimestamp' in p ? (clientCommitTime(p as { commitTimestamp: bigint }) ?? nowMs) : nowMs;
           records.push({
             type: 'offsetCommit',
             key: {
-              group: req.groupId,
+              group: groupId,
               topic: t.name,
               partition: p.partitionIndex,
               unknownTaggedFields: undefined,
@@ -381,19 +456,46 @@ export class GroupShard {
         }
       }
     }
-    if (records.length === 0) return results;
-    if (!this.consumer.has(req.groupId)) this.classic.getOrCreate(req.groupId);
-    for (const r of records) this.replay(r);
-    try {
-      await this.write(records);
-    } catch (e) {
-      const code = writeErrorCode(e);
-      for (const m of results.values()) for (const [p, c] of m) if (c === ErrorCode.NONE) m.set(p, code);
-    }
-    return results;
+    return { results, records };
   }
 
-  private validateCommit(req: OffsetCommitRequest, apiVersion: number): number {
+  // ---------------------------------------------------------------- transactional offsets
+
+  private addPendingTxnOffsets(producerId: bigint, records: readonly CoordinatorRecord[]): void {
+    let pending = this.pendingTxnOffsets.get(producerId);
+    if (pending === undefined) this.pendingTxnOffsets.set(producerId, (pending = []));
+    pending.push(...records);
+  }
+
+  /** A transaction marker of `producerId` landed on this partition: its pending offsets commit or go. */
+  onTxnMarker(producerId: bigint, commit: boolean): void {
+    const pending = this.pendingTxnOffsets.get(producerId);
+    if (pending === undefined) return;
+    this.pendingTxnOffsets.delete(producerId);
+    if (!commit) return;
+    for (const r of pending) this.replay(r);
+  }
+
+  /** Whether a transaction has offsets pending for the group's partition (OffsetFetch requireStable). */
+  hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
+    for (const records of this.pendingTxnOffsets.values()) {
+      for (const r of records) {
+        if (
+          r.type === 'offsetCommit' &&
+          r.key.group === groupId &&
+          r.key.topic === topic &&
+          r.key.partition === partition
+        )
+          return true;
+      }
+    }
+    return false;
+  }
+
+  private validateCommit(
+    req: Pick<OffsetCommitRequest, 'groupId' | 'generationIdOrMemberEpoch' | 'memberId' | 'groupInstanceId'>,
+    apiVersion: number,
+  ): number {
     if (req.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     if (this.consumer.has(req.groupId)) {
       // KIP-848 members commit with their member epoch (v9+); older versions only as standalone commits.
@@ -740,4 +842,20 @@ export function writeErrorCode(e: unknown): number {
     default:
       return code;
   }
+}
+
+/** The same code for every partition of a commit. */
+function allCodes(
+  topics: readonly { name: string; partitions: readonly { partitionIndex: number }[] }[],
+  errorCode: number,
+): Map<string, Map<number, number>> {
+  const results = new Map<string, Map<number, number>>();
+  for (const t of topics)
+    results.set(t.name, new Map(t.partitions.map((p) => [p.partitionIndex, errorCode])));
+  return results;
+}
+
+/** A failed append: every partition that was going to succeed gets `errorCode`. */
+function failAll(results: Map<string, Map<number, number>>, errorCode: number): void {
+  for (const m of results.values()) for (const [p, c] of m) if (c === ErrorCode.NONE) m.set(p, errorCode);
 }

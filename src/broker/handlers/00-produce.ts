@@ -18,8 +18,9 @@
  * each partition's first batch, as here). Control batches (markers) are the coordinator's to
  * write: from a client they are INVALID_RECORD; a non-transactional batch from a producer with a
  * transaction open is INVALID_TXN_STATE (both in the producer state). KIP-890 server-side
- * verification: when a coordinator installed a verifier (txn-markers.ts, setProduceTxnVerifier),
- * each transactional batch is checked with it before it is appended. */
+ * verification (transaction.partition.verification.enable): each transactional batch's partition
+ * must be in its producer's ongoing transaction (txn-coordination.ts), else INVALID_TXN_STATE.
+ * From v3 on, as in Kafka, a partition's records must be exactly one batch (INVALID_RECORD). */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import {
@@ -32,7 +33,7 @@ import type { ProduceRequest } from '../../protocol/generated/message/ProduceReq
 import { ProduceResponse } from '../../protocol/generated/message/ProduceResponse.js';
 import { errorCodeOf, type Partition } from '../replica-manager.js';
 import type { BrokerServices } from '../services.js';
-import { produceTxnVerifier, type ProduceTxnVerifier } from '../txn-markers.js';
+import { verifyTxnPartition } from '../txn-coordination.js';
 import { isInternalTopic } from './03-metadata.js';
 import { defineHandler } from './types.js';
 
@@ -78,6 +79,15 @@ function isTransactional(records: Buffer | null): boolean {
   );
 }
 
+/**
+ * The records hold one batch (or are too short or malformed to tell: the log answers those). Magic
+ * 0/1 message sets, which hold several messages, come only before v3.
+ */
+function isSingleBatch(records: Buffer): boolean {
+  if (records.length < BatchField.batchLength + 4) return true;
+  return records.readInt32BE(BatchField.batchLength) + 12 >= records.length;
+}
+
 /** Kafka's hasTransactionalRecords: any partition's first batch is transactional. */
 function hasTransactionalRecords(req: ProduceRequest): boolean {
   for (const t of req.topicData) for (const p of t.partitionData) if (isTransactional(p.records)) return true;
@@ -85,35 +95,30 @@ function hasTransactionalRecords(req: ProduceRequest): boolean {
 }
 
 /**
- * KIP-890: asks the coordinator's verifier whether the partition is in the producer's ongoing
- * transaction before appending; its error code answers the partition instead.
+ * KIP-890: asks the transaction coordinator whether the partition is in the producer's ongoing
+ * transaction before appending; its error code answers the partition instead. Synchronous (the
+ * coordinator is in this process), so appends still start in request order.
  */
-async function verifyThenAppend(
+function verifyThenAppend(
   b: BrokerServices,
-  verify: ProduceTxnVerifier,
   transactionalId: string,
   partition: Partition,
   records: Buffer,
   out: PartitionResult,
 ): Promise<void> {
-  let errorCode: number;
-  try {
-    errorCode = await verify({
-      transactionalId,
-      producerId: records.readBigInt64BE(BatchField.producerId),
-      producerEpoch: records.readInt16BE(BatchField.producerEpoch),
-      topic: partition.topic,
-      partition: partition.partition,
-    });
-  } catch (e) {
-    errorCode = errorCodeOf(e).errorCode;
-  }
+  const errorCode = verifyTxnPartition(b, {
+    transactionalId,
+    producerId: records.readBigInt64BE(BatchField.producerId),
+    producerEpoch: records.readInt16BE(BatchField.producerEpoch),
+    topic: partition.topic,
+    partition: partition.partition,
+  });
   if (errorCode !== ErrorCode.NONE) {
     out.errorCode = errorCode;
     out.logStartOffset = BigInt(partition.log.logStartOffset);
-    return;
+    return Promise.resolve();
   }
-  await append(b, partition, records, out);
+  return append(b, partition, records, out);
 }
 
 /** Appends one partition's batches and fills in its answer `out` (errors included: it never rejects). */
@@ -145,10 +150,11 @@ async function append(
 function appendAll(
   b: BrokerServices,
   req: ProduceRequest,
+  version: number,
   internalTopicsAllowed: boolean,
 ): { responses: ProduceResponse['responses']; appends: Promise<void>[] } {
   const appends: Promise<void>[] = [];
-  const verify = req.transactionalId === null ? undefined : produceTxnVerifier(b);
+  const verify = req.transactionalId !== null && b.config.transactionPartitionVerificationEnable;
   const responses = req.topicData.map((t) => ({
     name: t.name,
     partitionResponses: t.partitionData.map((p): PartitionResult => {
@@ -171,10 +177,17 @@ function appendAll(
       if (p.records === null || p.records.length === 0) {
         return result(p.index, ErrorCode.INVALID_RECORD, 'no record batches in the request');
       }
+      if (version >= 3 && !isSingleBatch(p.records)) {
+        return result(
+          p.index,
+          ErrorCode.INVALID_RECORD,
+          `Produce requests with version ${version} are only allowed to contain exactly one record batch per partition`,
+        );
+      }
       const out = result(p.index, ErrorCode.NONE);
       appends.push(
-        verify !== undefined && req.transactionalId !== null && isTransactional(p.records)
-          ? verifyThenAppend(b, verify, req.transactionalId, partition, p.records, out)
+        verify && req.transactionalId !== null && isTransactional(p.records)
+          ? verifyThenAppend(b, req.transactionalId, partition, p.records, out)
           : append(b, partition, p.records, out),
       );
       return out;
@@ -200,7 +213,7 @@ export const produceHandler = defineHandler<ProduceRequest, ProduceResponse>({
         'transactional records need the transactional id in the request',
       );
     } else {
-      const started = appendAll(ctx.broker, req, ctx.header.clientId === ADMIN_CLIENT_ID);
+      const started = appendAll(ctx.broker, req, ctx.apiVersion, ctx.header.clientId === ADMIN_CLIENT_ID);
       responses = started.responses;
       // One partition (the usual request) is awaited alone: no Promise.all per request.
       if (started.appends.length === 1) await started.appends[0];
