@@ -230,13 +230,17 @@ function editDistance(a: string, b: string, limit: number): number {
   return Math.min(prev[b.length]!, limit);
 }
 
-/** `key=value` pairs from repeatable flags (--property, --config …); the error names the flag. */
+/**
+ * `key=value` pairs from repeatable flags (--property, --config …); the error names the flag.
+ * Values are kept as given, spaces included (`--property key.separator=" | "`).
+ */
 export function parseKeyValues(flag: string, items: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new UsageError(`--${flag} expects key=value, got '${item}'`);
-    out.set(item.slice(0, eq).trim(), item.slice(eq + 1).trim());
+    if (eq <= 0 || item.slice(0, eq).trim() === '')
+      throw new UsageError(`--${flag} expects key=value, got '${item}'`);
+    out.set(item.slice(0, eq).trim(), item.slice(eq + 1));
   }
   return out;
 }

@@ -339,7 +339,12 @@ async function collectOffsets(admin: Admin, d: GroupDescription): Promise<Offset
   const unassigned = committed.filter((c) => !assigned.has(key(c))).sort(byTopicPartition);
   all.push(...unassigned);
   const ends = await logEndOffsets(admin, all);
-  const row = (tp: TP, consumerId: string | null, host: string | null, clientId: string | null): OffsetRow => {
+  const row = (
+    tp: TP,
+    consumerId: string | null,
+    host: string | null,
+    clientId: string | null,
+  ): OffsetRow => {
     const current = committedBy.get(key(tp)) ?? null;
     const end = ends.get(key(tp)) ?? null;
     return {
@@ -586,17 +591,16 @@ export function parseDateTime(value: string): number {
     }
     time = Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMinutes * 60_000;
   }
-  const check = new Date(time);
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
   if (
     !Number.isFinite(time) ||
     mo < 1 ||
     mo > 12 ||
     d < 1 ||
-    d > 31 ||
+    d > daysInMonth ||
     h > 23 ||
     mi > 59 ||
-    s > 59 ||
-    check.getTime() !== time
+    s > 59
   ) {
     throw new UsageError(`--to-datetime '${value}' is not a valid date-time`);
   }

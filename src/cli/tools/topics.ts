@@ -196,7 +196,9 @@ function newTopicFromArgs(args: ParsedArgs): NewTopicArgs {
   const name = args.require('topic');
   const topic: NewTopicArgs = {
     name,
-    configs: Object.fromEntries(parseKeyValues('config', args.all('config'))),
+    configs: Object.fromEntries(
+      [...parseKeyValues('config', args.all('config'))].map(([k, v]) => [k, v.trim()]),
+    ),
   };
   const assignment = args.get('replica-assignment');
   if (assignment !== undefined) {
