@@ -72,7 +72,7 @@ try {
     { name: 'samsa topics --list', args: [bin, 'topics', '--bootstrap-server', broker.bootstrap, '--list'] },
   ];
   // Something to list, and one warm-up run of each (file system caches).
-  timeRun([
+  await timeRun([
     bin,
     'topics',
     '--bootstrap-server',
