@@ -4,9 +4,11 @@
  * what moves; offsets committed on revocation let the next owner continue without loss or
  * duplicates; heartbeats keep a slow member in the group; a member that stops polling for
  * maxPollIntervalMs leaves; static members come back without a rebalance; a RegExp subscription
- * picks up new topics. Input comes from kafkajs.
+ * picks up new topics. Input comes from kafkajs. Heartbeat and fetch errors a real broker does
+ * not produce on demand are scripted by a fake coordinator.
  */
 import assert from 'node:assert/strict';
+import type { Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 
 import { Kafka, logLevel, type Admin as KafkajsAdmin } from 'kafkajs';
@@ -20,7 +22,23 @@ import {
 } from '../../src/client/consumer.js';
 import type { ClientOptions } from '../../src/client/cluster.js';
 import { keyOf } from '../../src/client/topic-partition.js';
-import { startTestBroker, type TestBroker } from './support.js';
+import { ErrorCode } from '../../src/protocol/error-codes.js';
+import { ApiKey, apis } from '../../src/protocol/generated/api-keys.js';
+import type { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
+import type { JoinGroupRequest } from '../../src/protocol/generated/message/JoinGroupRequest.js';
+import type { ListOffsetsRequest } from '../../src/protocol/generated/message/ListOffsetsRequest.js';
+import type { OffsetCommitRequest } from '../../src/protocol/generated/message/OffsetCommitRequest.js';
+import type { OffsetFetchRequest } from '../../src/protocol/generated/message/OffsetFetchRequest.js';
+import type { SyncGroupRequest } from '../../src/protocol/generated/message/SyncGroupRequest.js';
+import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
+import {
+  apiVersionsBody,
+  respond,
+  ScriptedServer,
+  startTestBroker,
+  type Received,
+  type TestBroker,
+} from './support.js';
 
 let broker: TestBroker;
 let kafka: Kafka;
@@ -438,5 +456,280 @@ void describe('Consumer groups', { timeout: 180_000 }, () => {
     while (c.assignment().length < 2 && Date.now() < deadline + 5000) await c.poll(100);
     assert.equal(c.assignment().length, 2, 'rejoined');
     await c.close();
+  });
+});
+
+/**
+ * A scripted broker that is also the group coordinator: one topic `t` with one partition, a
+ * one-member group, and Heartbeat and Fetch answers the test chooses — for the errors a real
+ * broker will not produce on demand.
+ */
+class FakeCoordinator {
+  readonly heartbeatErrors: number[] = [];
+  readonly fetchErrors: number[] = [];
+  generation = 0;
+  private memberCount = 0;
+  /** Per connection, answers leave in request order (Kafka's rule), delayed ones included. */
+  private readonly queues = new WeakMap<Socket, Promise<void>>();
+
+  private constructor(readonly server: ScriptedServer) {}
+
+  static async start(): Promise<FakeCoordinator> {
+    const f = new FakeCoordinator(await ScriptedServer.start());
+    f.server.onRequest = (r) => f.answer(r);
+    return f;
+  }
+
+  requests(apiKey: number): Received[] {
+    return this.server.requests.filter((r) => r.header.requestApiKey === apiKey);
+  }
+
+  private answer(r: Received): void {
+    const port = this.server.port;
+    const write = <T>(codec: MessageCodec<T>, body: T, delayMs = 0): void => {
+      const previous = this.queues.get(r.socket) ?? Promise.resolve();
+      const next = previous
+        .then(() => (delayMs > 0 ? new Promise((resolve) => setTimeout(resolve, delayMs)) : undefined))
+        .then(() => void r.socket.write(respond(r, codec, body)));
+      this.queues.set(r.socket, next);
+    };
+    switch (r.header.requestApiKey) {
+      case ApiKey.ApiVersions:
+        return write(
+          apis.ApiVersions.response,
+          apiVersionsBody(ErrorCode.NONE, [
+            [ApiKey.ApiVersions, 0, 4],
+            [ApiKey.Metadata, 0, 12],
+            [ApiKey.FindCoordinator, 0, 3],
+            [ApiKey.JoinGroup, 0, 9],
+            [ApiKey.SyncGroup, 0, 5],
+            [ApiKey.Heartbeat, 0, 4],
+            [ApiKey.LeaveGroup, 0, 5],
+            [ApiKey.OffsetFetch, 0, 7],
+            [ApiKey.OffsetCommit, 0, 8],
+            [ApiKey.ListOffsets, 1, 7],
+            [ApiKey.Fetch, 4, 12],
+          ]),
+        );
+      case ApiKey.Metadata:
+        return write(apis.Metadata.response, {
+          ...apis.Metadata.response.create(),
+          clusterId: 'fake',
+          controllerId: 1,
+          brokers: [{ nodeId: 1, host: '127.0.0.1', port, rack: null }],
+          topics: [
+            {
+              ...apis.Metadata.response.structs.MetadataResponseTopic(),
+              name: 't',
+              partitions: [
+                {
+                  ...apis.Metadata.response.structs.MetadataResponsePartition(),
+                  partitionIndex: 0,
+                  leaderId: 1,
+                  leaderEpoch: 0,
+                  replicaNodes: [1],
+                  isrNodes: [1],
+                },
+              ],
+            },
+          ],
+        });
+      case ApiKey.FindCoordinator:
+        return write(apis.FindCoordinator.response, {
+          ...apis.FindCoordinator.response.create(),
+          nodeId: 1,
+          host: '127.0.0.1',
+          port,
+        });
+      case ApiKey.JoinGroup: {
+        const body = r.body as JoinGroupRequest;
+        const protocol = body.protocols[0]!;
+        if (body.memberId === '') {
+          return write(apis.JoinGroup.response, {
+            ...apis.JoinGroup.response.create(),
+            errorCode: ErrorCode.MEMBER_ID_REQUIRED,
+            memberId: `member-${++this.memberCount}`,
+          });
+        }
+        this.generation++;
+        return write(apis.JoinGroup.response, {
+          ...apis.JoinGroup.response.create(),
+          generationId: this.generation,
+          protocolType: 'consumer',
+          protocolName: protocol.name,
+          leader: body.memberId,
+          memberId: body.memberId,
+          members: [{ memberId: body.memberId, groupInstanceId: null, metadata: protocol.metadata }],
+        });
+      }
+      case ApiKey.SyncGroup: {
+        const body = r.body as SyncGroupRequest;
+        return write(apis.SyncGroup.response, {
+          ...apis.SyncGroup.response.create(),
+          protocolType: 'consumer',
+          protocolName: body.protocolName,
+          assignment:
+            body.assignments.find((a) => a.memberId === body.memberId)?.assignment ?? Buffer.alloc(0),
+        });
+      }
+      case ApiKey.Heartbeat:
+        return write(apis.Heartbeat.response, {
+          ...apis.Heartbeat.response.create(),
+          errorCode: this.heartbeatErrors.shift() ?? ErrorCode.NONE,
+        });
+      case ApiKey.LeaveGroup:
+        return write(apis.LeaveGroup.response, { ...apis.LeaveGroup.response.create(), members: [] });
+      case ApiKey.OffsetFetch: {
+        const body = r.body as OffsetFetchRequest;
+        return write(apis.OffsetFetch.response, {
+          ...apis.OffsetFetch.response.create(),
+          topics: (body.topics ?? []).map((t) => ({
+            name: t.name,
+            partitions: t.partitionIndexes.map((partitionIndex) => ({
+              partitionIndex,
+              committedOffset: -1n,
+              committedLeaderEpoch: -1,
+              metadata: '',
+              errorCode: ErrorCode.NONE,
+            })),
+          })),
+        });
+      }
+      case ApiKey.OffsetCommit: {
+        const body = r.body as OffsetCommitRequest;
+        return write(apis.OffsetCommit.response, {
+          ...apis.OffsetCommit.response.create(),
+          topics: body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.NONE,
+            })),
+          })),
+        });
+      }
+      case ApiKey.ListOffsets: {
+        const body = r.body as ListOffsetsRequest;
+        return write(apis.ListOffsets.response, {
+          ...apis.ListOffsets.response.create(),
+          topics: body.topics.map((t) => ({
+            name: t.name,
+            partitions: t.partitions.map((p) => ({
+              partitionIndex: p.partitionIndex,
+              errorCode: ErrorCode.NONE,
+              oldStyleOffsets: [],
+              timestamp: -1n,
+              offset: 0n,
+              leaderEpoch: 0,
+            })),
+          })),
+        });
+      }
+      case ApiKey.Fetch: {
+        const body = r.body as FetchRequest;
+        const errorCode = this.fetchErrors.shift() ?? ErrorCode.NONE;
+        // An empty log: answer after a short wait, as a broker does when minBytes is not reached.
+        return write(
+          apis.Fetch.response,
+          {
+            ...apis.Fetch.response.create(),
+            responses: body.topics.map((t) => ({
+              topic: t.topic,
+              topicId: t.topicId,
+              partitions: t.partitions.map((p) => ({
+                ...apis.Fetch.response.structs.PartitionData(),
+                partitionIndex: p.partition,
+                errorCode,
+                highWatermark: 0n,
+                lastStableOffset: 0n,
+                logStartOffset: 0n,
+                records: Buffer.alloc(0),
+              })),
+            })),
+          },
+          Math.min(body.maxWaitMs, 50),
+        );
+      }
+    }
+  }
+}
+
+void describe('group protocol errors (scripted coordinator)', { timeout: 60_000 }, () => {
+  void test('heartbeat errors: rebalance → revoke and rejoin; unknown member / illegal generation → lost and rejoin; not coordinator → found again; fetch from a non-leader → metadata', async () => {
+    const fake = await FakeCoordinator.start();
+    const events: string[] = [];
+    const c = new Consumer({
+      bootstrapServers: `127.0.0.1:${fake.server.port}`,
+      groupId: 'g-fake',
+      heartbeatIntervalMs: 50,
+      sessionTimeoutMs: 1000,
+      autoOffsetReset: 'earliest',
+      partitionAssignmentStrategy: ['range'],
+      retryBackoffMs: 20,
+    });
+    c.subscribe(['t'], {
+      onPartitionsAssigned: (tps) => void events.push(`assigned ${tps.map(keyOf).join(',')}`),
+      onPartitionsRevoked: (tps) => void events.push(`revoked ${tps.map(keyOf).join(',')}`),
+      onPartitionsLost: (tps) => void events.push(`lost ${tps.map(keyOf).join(',')}`),
+    });
+    const polling = { stop: false };
+    const loop = (async () => {
+      while (!polling.stop) await c.poll(50);
+    })();
+    const joins = (): JoinGroupRequest[] =>
+      fake.requests(ApiKey.JoinGroup).map((r) => r.body as JoinGroupRequest);
+    try {
+      await waitFor('generation 1', () => fake.generation === 1 && c.assignment().length === 1);
+      assert.deepEqual(
+        joins().map((j) => j.memberId),
+        ['', 'member-1'],
+        'KIP-394: the first join asks for a member id, the second carries it',
+      );
+      assert.equal(joins()[1]!.rebalanceTimeoutMs, 300_000, 'rebalanceTimeoutMs is maxPollIntervalMs');
+      assert.deepEqual(events, ['assigned t:0']);
+
+      fake.heartbeatErrors.push(ErrorCode.REBALANCE_IN_PROGRESS);
+      await waitFor('generation 2', () => fake.generation === 2 && c.assignment().length === 1);
+      assert.deepEqual(events.slice(1), ['revoked t:0', 'assigned t:0'], 'eager: revoke all, then assign');
+      assert.equal(joins().at(-1)!.memberId, 'member-1', 'rejoined with its member id');
+
+      fake.heartbeatErrors.push(ErrorCode.UNKNOWN_MEMBER_ID);
+      await waitFor('generation 3', () => fake.generation === 3 && c.assignment().length === 1);
+      assert.deepEqual(events.slice(3), ['lost t:0', 'assigned t:0'], 'fenced: partitions lost, not revoked');
+      assert.deepEqual(
+        joins()
+          .slice(-2)
+          .map((j) => j.memberId),
+        ['', 'member-2'],
+        'the member id was reset',
+      );
+
+      fake.heartbeatErrors.push(ErrorCode.ILLEGAL_GENERATION);
+      await waitFor('generation 4', () => fake.generation === 4 && c.assignment().length === 1);
+      assert.deepEqual(events.slice(5), ['lost t:0', 'assigned t:0']);
+      assert.equal(joins().at(-1)!.memberId, 'member-2', 'an illegal generation keeps the member id');
+
+      const finds = fake.requests(ApiKey.FindCoordinator).length;
+      fake.heartbeatErrors.push(ErrorCode.NOT_COORDINATOR);
+      await waitFor(
+        'the coordinator looked up again',
+        () => fake.requests(ApiKey.FindCoordinator).length > finds,
+      );
+      const heartbeats = fake.requests(ApiKey.Heartbeat).length;
+      await waitFor('heartbeats go on', () => fake.requests(ApiKey.Heartbeat).length > heartbeats + 2);
+      assert.equal(fake.generation, 4, 'no rebalance for a moved coordinator');
+
+      const metadata = fake.requests(ApiKey.Metadata).length;
+      fake.fetchErrors.push(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      await waitFor('metadata refreshed', () => fake.requests(ApiKey.Metadata).length > metadata);
+      const fetches = fake.requests(ApiKey.Fetch).length;
+      await waitFor('fetching goes on', () => fake.requests(ApiKey.Fetch).length > fetches + 2);
+    } finally {
+      polling.stop = true;
+      await loop;
+      await c.close();
+      await fake.server.stop();
+    }
+    assert.equal(fake.requests(ApiKey.LeaveGroup).length, 1, 'a dynamic member leaves on close');
   });
 });
