@@ -4,17 +4,17 @@
  * and the errors for unknown topics and bad files.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 
 import { cliBroker, expectCode } from './support.js';
 
 void describe('samsa get-offsets and delete-records', () => {
   const { samsa } = cliBroker();
   const files = mkdtempSync(join(tmpdir(), 'samsa-cli-records-'));
+  after(() => rmSync(files, { recursive: true, force: true }));
   const jsonFile = (name: string, doc: unknown): string => {
     const path = join(files, name);
     writeFileSync(path, typeof doc === 'string' ? doc : JSON.stringify(doc));
