@@ -32,6 +32,7 @@ import { ConfigError, kafkaError, KafkaClientError, clientError } from './errors
 import {
   EARLIEST_TIMESTAMP,
   Fetcher,
+  illegalState,
   LATEST_TIMESTAMP,
   PartitionStates,
   Signal,
@@ -304,7 +305,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       throw new ConfigError('subscribe needs a groupId (a consumer without one can only assign partitions)');
     }
     if (this.mode === 'assigned') {
-      throw clientError('PROTOCOL_ERROR', 'subscribe after assign: call unsubscribe() first');
+      throw illegalState('subscribe after assign: call unsubscribe() first');
     }
     if (topics instanceof RegExp) {
       this.pattern = new RegExp(`^(?:${topics.source})$`, topics.flags.replace(/[gy]/g, ''));
@@ -333,7 +334,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   assign(partitions: TopicPartition[]): void {
     this.checkOpen();
     if (this.mode === 'topics' || this.mode === 'pattern') {
-      throw clientError('PROTOCOL_ERROR', 'assign after subscribe: call unsubscribe() first');
+      throw illegalState('assign after subscribe: call unsubscribe() first');
     }
     if (!Array.isArray(partitions)) throw new TypeError('assign: partitions must be an array');
     for (const tp of partitions) checkTopicPartition(tp, 'assign');
@@ -523,8 +524,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   private checkNoReader(what: string): void {
     if (this.reader !== null) {
-      throw clientError(
-        'PROTOCOL_ERROR',
+      throw illegalState(
         `${what}: the consumer is already being read by ${this.reader === 'poll' ? 'poll()' : this.reader === 'run' ? 'run()' : 'an async iterator'}; one reader at a time`,
       );
     }
@@ -533,10 +533,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** One poll: rebalance and positions as needed, then buffered records or a wait for some. */
   private async pollOnce(timeoutMs: number): Promise<ConsumerRecord[]> {
     if (this.mode === 'none') {
-      throw clientError(
-        'PROTOCOL_ERROR',
-        'the consumer is not subscribed to any topic nor assigned any partition',
-      );
+      throw illegalState('the consumer is not subscribed to any topic nor assigned any partition');
     }
     const deadline = this.clock.nowMs() + timeoutMs;
     this.membership?.notePoll();

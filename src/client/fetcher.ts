@@ -77,6 +77,14 @@ const STALE_METADATA_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.INCONSISTENT_TOPIC_ID,
 ]);
 
+/**
+ * A call the consumer's state does not allow (Java's IllegalStateException): reading a
+ * partition that is not assigned, subscribing after assigning, two readers at once.
+ */
+export function illegalState(message: string): KafkaClientError {
+  return new KafkaClientError(message, -1, 'ILLEGAL_STATE', false);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Partition state
 
@@ -135,7 +143,7 @@ export class PartitionStates {
   require(tp: TopicPartition, what: string): PartitionState {
     const s = this.states.get(tp);
     if (s === undefined) {
-      throw clientError('PROTOCOL_ERROR', `${what}: ${keyOf(tp)} is not assigned to this consumer`);
+      throw illegalState(`${what}: ${keyOf(tp)} is not assigned to this consumer`);
     }
     return s;
   }

@@ -27,7 +27,6 @@ import type { JoinGroupResponse } from '../protocol/generated/message/JoinGroupR
 import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
 import type { Clock } from '../runtime/clock.js';
 import {
-  assignorByName,
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,
   decodeSubscription,
@@ -462,7 +461,7 @@ export class GroupMembership {
     }
     const topics = [...new Set(members.flatMap((m) => m.topics))].sort();
     const counts = await this.host.partitionCounts(topics);
-    const result = assignorByName(assignor.name).assign(counts, members);
+    const result = assignor.assign(counts, members);
     this.leaderSnapshot = new Map(topics.map((t) => [t, counts.get(t) ?? -1]));
     this.groupTopics = topics;
     for (const [t, n] of this.leaderSnapshot) if (n < 0) this.leaderSnapshot.delete(t);

@@ -473,7 +473,12 @@ void describe('Consumer (assign, offsets, reading styles)', { timeout: 120_000 }
     const c = consumer({ autoOffsetReset: 'earliest' });
     c.assign([{ topic: 'readers', partition: 0 }]);
     const polling = c.poll(300);
-    await assert.rejects(c.poll(10), /one reader at a time/);
+    const illegal =
+      (message: RegExp) =>
+      (e: unknown): boolean =>
+        e instanceof KafkaClientError && e.errorName === 'ILLEGAL_STATE' && message.test(e.message);
+    await assert.rejects(c.poll(10), illegal(/one reader at a time/));
+    assert.throws(() => c[Symbol.asyncIterator](), illegal(/one reader at a time/));
     assert.deepEqual(await polling, []);
     await c.close();
     await c.close();
@@ -482,7 +487,11 @@ void describe('Consumer (assign, offsets, reading styles)', { timeout: 120_000 }
       (e: unknown) => e instanceof KafkaClientError && e.errorName === 'CLIENT_CLOSED',
     );
     const idle = consumer();
-    await assert.rejects(idle.poll(10), /not subscribed/);
+    await assert.rejects(idle.poll(10), illegal(/not subscribed/));
+    const grouped = consumer({ groupId: 'g-readers' });
+    grouped.assign([{ topic: 'readers', partition: 0 }]);
+    assert.throws(() => grouped.subscribe(['readers']), illegal(/subscribe after assign/));
+    await grouped.close();
     await idle.close();
   });
 });
