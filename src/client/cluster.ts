@@ -387,16 +387,24 @@ export class Cluster {
   /** Bootstrap connections have no node id yet; they are kept only until a node connection exists. */
   private bootstrapConn: BrokerConnection | null = null;
 
-  private async openBootstrap(address: BrokerAddress): Promise<BrokerConnection> {
-    if (this.bootstrapConn !== null && !this.bootstrapConn.closed) return this.bootstrapConn;
-    this.log(`connecting to bootstrap server ${formatAddress(address.host, address.port)}`);
-    const conn = await BrokerConnection.open(address.host, address.port, this.connectionOptions());
-    if (this.isClosed) {
-      conn.close();
-      throw clientError('CLIENT_CLOSED', 'the client has been closed');
-    }
-    this.bootstrapConn = conn;
-    return conn;
+  /** The bootstrap connection being opened: concurrent callers share it rather than each opening one. */
+  private bootstrapOpening: Promise<BrokerConnection> | null = null;
+
+  private openBootstrap(address: BrokerAddress): Promise<BrokerConnection> {
+    if (this.bootstrapConn !== null && !this.bootstrapConn.closed) return Promise.resolve(this.bootstrapConn);
+    this.bootstrapOpening ??= (async () => {
+      this.log(`connecting to bootstrap server ${formatAddress(address.host, address.port)}`);
+      const conn = await BrokerConnection.open(address.host, address.port, this.connectionOptions());
+      if (this.isClosed) {
+        conn.close();
+        throw clientError('CLIENT_CLOSED', 'the client has been closed');
+      }
+      this.bootstrapConn = conn;
+      return conn;
+    })().finally(() => {
+      this.bootstrapOpening = null;
+    });
+    return this.bootstrapOpening;
   }
 
   // ------------------------------------------------------------------ coordinators

@@ -147,6 +147,20 @@ void describe('Cluster against a real broker', () => {
     }
   });
 
+  void test('concurrent first calls share one bootstrap connection (none is left open)', async () => {
+    const cluster = new Cluster({ bootstrapServers: broker.bootstrap });
+    try {
+      const [a, b, c] = await Promise.all([
+        cluster.anyConnection(),
+        cluster.anyConnection(),
+        cluster.anyConnection(),
+      ]);
+      assert.ok(a === b && b === c, 'one connection for the three callers');
+    } finally {
+      await cluster.close();
+    }
+  });
+
   void test('an unreachable bootstrap fails with an error naming the address', async () => {
     const dead = await deadPort();
     const cluster = new Cluster({ bootstrapServers: `127.0.0.1:${dead}`, connectTimeoutMs: 500 });
