@@ -9,9 +9,12 @@
  * - A queue's head batch is ready when it is closed or followed by another, when it has waited
  *   `lingerMs`, when a retry's backoff has passed, or when the producer forces it (flush, close,
  *   or callers waiting for buffer memory, as Kafka does when its buffer pool is exhausted).
- * - At most one batch per partition is in flight: the queue is muted from the moment its head is
- *   taken until the broker's answer. A retried batch stays at the head, so no later batch of the
- *   partition can overtake it and per-partition order holds across retries without idempotence.
+ * - A partition has at most `maxInFlightPerPartition` batches in flight (taken off its queue by the
+ *   sender and not yet answered). Without idempotence that is 1, so a retried batch, put back at
+ *   the head, cannot be overtaken and per-partition order holds across retries. An idempotent
+ *   producer allows up to 5 (what the broker remembers per producer for deduplication): batches
+ *   carry sequence numbers, a retried batch goes back in sequence order, before every batch with
+ *   a higher or no sequence, and the sender sends it only once the batches before it are settled.
  * - `bufferMemoryBytes` bounds the bytes held by records not yet acknowledged (each record counts
  *   its size as encoded, bounded above). Callers over the limit wait in FIFO order, up to their
  *   deadline, for acknowledged batches to give memory back.
@@ -21,7 +24,13 @@
  */
 import type { CompressionCodec } from '../protocol/compression/index.js';
 import { encodeRecordBatch, type BatchRecord, type RecordHeader } from '../protocol/records/batch.js';
-import { BATCH_HEADER_BYTES, TimestampType } from '../protocol/records/batch-view.js';
+import {
+  BATCH_HEADER_BYTES,
+  BatchField,
+  TimestampType,
+  TRANSACTIONAL_BIT,
+  writeCrc,
+} from '../protocol/records/batch-view.js';
 import type { Clock } from '../runtime/clock.js';
 import { clientError, type KafkaClientError } from './errors.js';
 
@@ -94,6 +103,14 @@ function varlongSize(v: number): number {
   return n;
 }
 
+/** Sequence numbers are int32 and wrap to 0 after INT32_MAX, as Kafka's. */
+const SEQUENCE_MODULUS = 2 ** 31;
+
+/** A position in a partition's never-wrapping sequence count, as the int32 sent on the wire. */
+export function wireSequence(ordinal: number): number {
+  return ordinal % SEQUENCE_MODULUS;
+}
+
 /** Exact encoded size of a record (length prefix included) at this offset and timestamp delta. */
 function recordBytes(offsetDelta: number, timestampDelta: number, payloadBytes: number): number {
   const body = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta) + payloadBytes;
@@ -119,6 +136,19 @@ export class ProducerBatch {
   attempts = 0;
   /** Not sent again before this time (retry backoff). */
   retryAtMs = 0;
+  /** Taken by the sender and not answered yet. */
+  inFlight = false;
+  /** Idempotence: the producer identity stamped in the header (-1: none). */
+  producerId = -1n;
+  producerEpoch = -1;
+  /**
+   * Idempotence: the position of the first record in the partition's sequence count (-1: no
+   * sequence yet). It never wraps, so batches order by it; the header carries it modulo 2^31.
+   */
+  sequenceOrdinal = -1;
+  isTransactional = false;
+  /** The broker said it did not write this batch (a sequence gap or an unknown producer): it waits for new sequences. */
+  rejectedSequence = false;
   private encoded: Buffer | null = null;
   private completed = false;
   private doneWaiters: (() => void)[] | null = null;
@@ -135,6 +165,43 @@ export class ProducerBatch {
 
   get isCompleted(): boolean {
     return this.completed;
+  }
+
+  get hasSequence(): boolean {
+    return this.sequenceOrdinal >= 0;
+  }
+
+  /** The ordinal after this batch's last record. */
+  get nextSequenceOrdinal(): number {
+    return this.sequenceOrdinal + this.records.length;
+  }
+
+  /**
+   * Stamps the producer identity and first sequence. A batch encoded before (sized by the
+   * sender, never sent) has its header patched and its CRC rewritten rather than being encoded
+   * again; a batch sent before is encoded anew, so no request still being written sees a change.
+   */
+  setProducerState(producerId: bigint, producerEpoch: number, ordinal: number, transactional: boolean): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.sequenceOrdinal = ordinal;
+    this.isTransactional = transactional;
+    this.rejectedSequence = false;
+    const buf = this.encoded;
+    if (buf === null) return;
+    if (this.attempts > 0) {
+      this.encoded = null;
+      return;
+    }
+    buf.writeBigInt64BE(producerId, BatchField.producerId);
+    buf.writeInt16BE(producerEpoch, BatchField.producerEpoch);
+    buf.writeInt32BE(wireSequence(ordinal), BatchField.baseSequence);
+    const attributes = buf.readUInt16BE(BatchField.attributes);
+    buf.writeUInt16BE(
+      transactional ? attributes | TRANSACTIONAL_BIT : attributes & ~TRANSACTIONAL_BIT,
+      BatchField.attributes,
+    );
+    writeCrc(buf);
   }
 
   /** Bytes the record would add to this batch. */
@@ -167,7 +234,7 @@ export class ProducerBatch {
     this.memoryBytes += reservedBytes;
   }
 
-  /** The batch as sent: magic v2, no producer id (the producer is not idempotent), encoded once; closes it. */
+  /** The batch as sent: magic v2 with the producer state stamped so far, encoded once; closes it. */
   encode(compression: CompressionCodec): Buffer {
     this.closed = true;
     this.encoded ??= encodeRecordBatch(
@@ -175,15 +242,15 @@ export class ProducerBatch {
         baseOffset: 0n,
         partitionLeaderEpoch: -1,
         timestampType: TimestampType.CreateTime,
-        isTransactional: false,
+        isTransactional: this.isTransactional,
         isControl: false,
         hasDeleteHorizon: false,
         lastOffsetDelta: this.records.length - 1,
         baseTimestamp: this.baseTimestamp,
         maxTimestamp: this.maxTimestamp,
-        producerId: -1n,
-        producerEpoch: -1,
-        baseSequence: -1,
+        producerId: this.producerId,
+        producerEpoch: this.producerEpoch,
+        baseSequence: this.hasSequence ? wireSequence(this.sequenceOrdinal) : -1,
         records: this.records,
       },
       { compression },
@@ -238,6 +305,18 @@ export class ProducerBatch {
     first.memoryBytes = this.memoryBytes;
     first.closed = true;
     second.closed = true;
+    // The halves take the batch's sequence range, so batches after it keep theirs.
+    if (this.hasSequence) {
+      first.setProducerState(this.producerId, this.producerEpoch, this.sequenceOrdinal, this.isTransactional);
+      second.setProducerState(
+        this.producerId,
+        this.producerEpoch,
+        this.sequenceOrdinal + first.recordCount,
+        this.isTransactional,
+      );
+    } else {
+      first.isTransactional = second.isTransactional = this.isTransactional;
+    }
     // This batch's records now belong to the halves; it must never report them, and whoever
     // waits for it (flush) waits for both halves.
     this.completed = true;
@@ -255,9 +334,10 @@ export class ProducerBatch {
 interface PartitionQueue {
   topic: string;
   partition: number;
+  /** Batches waiting to be sent, in send order (retries by sequence, ahead of new batches). */
   batches: ProducerBatch[];
-  /** The head batch is in flight. */
-  muted: boolean;
+  /** Batches taken by the sender and not answered yet. */
+  inFlight: number;
 }
 
 export interface AccumulatorOptions {
@@ -266,6 +346,8 @@ export interface AccumulatorOptions {
   bufferMemoryBytes: number;
   compression: CompressionCodec;
   clock: Clock;
+  /** Batches of one partition in flight at once. Default 1 (order without idempotence). */
+  maxInFlightPerPartition?: number;
   /** Timers for memory waits; `clock.schedule` when omitted. */
   schedule?: (delayMs: number, fn: () => void) => () => void;
 }
@@ -278,7 +360,7 @@ interface MemoryWaiter {
 }
 
 export interface ReadyBatches {
-  /** Head batches that may be sent now, one per partition. */
+  /** Head batches that may be sent now, one per partition (under its in-flight limit). */
   ready: ProducerBatch[];
   /** When a batch not ready now becomes ready (linger or backoff), Infinity if none. */
   nextReadyMs: number;
@@ -291,9 +373,11 @@ export class RecordAccumulator {
   private readonly memoryWaiters: MemoryWaiter[] = [];
   /** Batches created and not yet completed (for flush). */
   private readonly incomplete = new Set<ProducerBatch>();
+  private readonly maxInFlightPerPartition: number;
 
   constructor(options: AccumulatorOptions) {
     this.options = options;
+    this.maxInFlightPerPartition = options.maxInFlightPerPartition ?? 1;
   }
 
   get bufferedBytes(): number {
@@ -401,7 +485,7 @@ export class RecordAccumulator {
     let byTopic = this.queues.get(topic);
     if (byTopic === undefined) this.queues.set(topic, (byTopic = new Map<number, PartitionQueue>()));
     let q = byTopic.get(partition);
-    if (q === undefined) byTopic.set(partition, (q = { topic, partition, batches: [], muted: false }));
+    if (q === undefined) byTopic.set(partition, (q = { topic, partition, batches: [], inFlight: 0 }));
     const limit = this.options.batchSizeBytes;
     let changed = false;
     let batch = q.batches[q.batches.length - 1];
@@ -432,14 +516,14 @@ export class RecordAccumulator {
     return changed;
   }
 
-  /** Head batches ready to send now; muted (in-flight) partitions are skipped. */
+  /** Head batches ready to send now; partitions at their in-flight limit are skipped. */
   ready(nowMs: number, force: boolean): ReadyBatches {
     const ready: ProducerBatch[] = [];
     let nextReadyMs = Infinity;
     const lingerMs = this.options.lingerMs;
     for (const byTopic of this.queues.values()) {
       for (const q of byTopic.values()) {
-        if (q.muted) continue;
+        if (q.inFlight >= this.maxInFlightPerPartition) continue;
         const head = q.batches[0];
         if (head === undefined) continue;
         let readyAtMs: number;
@@ -453,50 +537,91 @@ export class RecordAccumulator {
     return { ready, nextReadyMs };
   }
 
-  /** The sender took the partition's head batch: it takes no more records and mutes the partition. */
+  /** The sender took the partition's head batch: it takes no more records and leaves the queue until answered. */
   markInFlight(batch: ProducerBatch): void {
     const q = this.queue(batch.topic, batch.partition);
     if (q === undefined || q.batches[0] !== batch) throw new Error('only a queue head can be sent');
+    q.batches.shift();
     batch.closed = true;
     batch.attempts++;
-    q.muted = true;
+    batch.inFlight = true;
+    q.inFlight++;
   }
 
-  /** The head batch will be sent again after `retryAtMs`; the partition waits for it. */
+  /** An in-flight batch goes back to its queue, to be sent again after `retryAtMs`. */
   retry(batch: ProducerBatch, retryAtMs: number): void {
-    const q = this.queue(batch.topic, batch.partition);
-    if (q === undefined || q.batches[0] !== batch) throw new Error('only a queue head can be retried');
+    const q = this.landed(batch);
+    if (q === undefined) throw new Error('only a batch in flight can be retried');
     batch.retryAtMs = retryAtMs;
-    q.muted = false;
+    this.requeue(q, batch);
   }
 
-  /** Replaces the head batch by its two halves (sent next, in order, as fresh batches). */
-  splitHead(batch: ProducerBatch): void {
-    const q = this.queue(batch.topic, batch.partition);
-    if (q === undefined || q.batches[0] !== batch) throw new Error('only a queue head can be split');
+  /** An in-flight batch goes back as its two halves (sent next, in order, as fresh batches); returns them. */
+  splitHead(batch: ProducerBatch): [ProducerBatch, ProducerBatch] {
+    const q = this.landed(batch);
+    if (q === undefined) throw new Error('only a batch in flight can be split');
     const halves = batch.split();
     this.incomplete.delete(batch);
     for (const h of halves) this.incomplete.add(h);
-    q.batches.splice(0, 1, ...halves);
-    q.muted = false;
+    this.requeue(q, halves[1]);
+    this.requeue(q, halves[0]);
+    return halves;
   }
 
-  /** Completes the head batch (it already reported success or failure to its records). */
+  /** The queue of a batch whose answer just came (it is no longer in flight). */
+  private landed(batch: ProducerBatch): PartitionQueue | undefined {
+    const q = this.queue(batch.topic, batch.partition);
+    if (q === undefined || !batch.inFlight) return undefined;
+    batch.inFlight = false;
+    q.inFlight--;
+    return q;
+  }
+
+  /**
+   * Puts a batch back: before every batch with a higher or no sequence when it has one (Kafka's
+   * insertInSequenceOrder), else at the head (one in flight: nothing can be ahead of it).
+   */
+  private requeue(q: PartitionQueue, batch: ProducerBatch): void {
+    if (!batch.hasSequence) {
+      q.batches.unshift(batch);
+      return;
+    }
+    let i = 0;
+    while (i < q.batches.length) {
+      const b = q.batches[i]!;
+      if (!b.hasSequence || b.sequenceOrdinal > batch.sequenceOrdinal) break;
+      i++;
+    }
+    q.batches.splice(i, 0, batch);
+  }
+
+  /** Completes a batch (it already reported success or failure to its records). */
   complete(batch: ProducerBatch): void {
     const q = this.queue(batch.topic, batch.partition);
-    if (q !== undefined && q.batches[0] === batch) {
-      q.batches.shift();
-      q.muted = false;
-      if (q.batches.length === 0) this.dropQueue(q);
+    if (q !== undefined) {
+      if (batch.inFlight) {
+        batch.inFlight = false;
+        q.inFlight--;
+      } else {
+        const i = q.batches.indexOf(batch);
+        if (i >= 0) q.batches.splice(i, 1);
+      }
+      if (q.batches.length === 0 && q.inFlight === 0) this.dropQueue(q);
     }
     this.releaseBatch(batch);
   }
 
+  /** Queued (not in flight) batches of the partition that carry a sequence, in sequence order. */
+  queuedWithSequence(topic: string, partition: number): ProducerBatch[] {
+    return this.queue(topic, partition)?.batches.filter((b) => b.hasSequence) ?? [];
+  }
+
   /**
    * Fails batches not in flight whose records have waited `deliveryTimeoutMs` since their batch
-   * was created (Kafka's delivery.timeout.ms). Returns when the next one would expire.
+   * was created (Kafka's delivery.timeout.ms), telling `onExpired` of each after it failed.
+   * Returns when the next one would expire.
    */
-  expire(nowMs: number, deliveryTimeoutMs: number): number {
+  expire(nowMs: number, deliveryTimeoutMs: number, onExpired?: (batch: ProducerBatch) => void): number {
     let nextExpiryMs = Infinity;
     // Deleting from a Map while iterating it is safe: deleted entries are just not visited.
     for (const byTopic of this.queues.values()) {
@@ -505,9 +630,9 @@ export class RecordAccumulator {
         for (let i = 0; i < q.batches.length; i++) {
           const b = q.batches[i]!;
           const expiresAtMs = b.createdMs + deliveryTimeoutMs;
-          if ((i === 0 && q.muted) || expiresAtMs > nowMs) {
+          if (expiresAtMs > nowMs) {
             kept.push(b);
-            if (!(i === 0 && q.muted) && expiresAtMs < nextExpiryMs) nextExpiryMs = expiresAtMs;
+            if (expiresAtMs < nextExpiryMs) nextExpiryMs = expiresAtMs;
             continue;
           }
           b.fail(
@@ -519,10 +644,11 @@ export class RecordAccumulator {
             ),
           );
           this.releaseBatch(b);
+          onExpired?.(b);
         }
         if (kept.length !== q.batches.length) {
           q.batches = kept;
-          if (kept.length === 0) this.dropQueue(q);
+          if (kept.length === 0 && q.inFlight === 0) this.dropQueue(q);
         }
       }
     }
@@ -536,17 +662,37 @@ export class RecordAccumulator {
 
   /** Fails every queued batch not in flight (closing without waiting). */
   abortQueued(error: KafkaClientError): void {
+    this.abortWhere(error, () => true);
+  }
+
+  /**
+   * Fails the queued batches that were never sent with a sequence (Kafka's abortUndrainedBatches:
+   * an aborted transaction drops what it has not sent); sequenced retries go on to their outcome.
+   * Returns how many batches failed.
+   */
+  abortUndrained(error: KafkaClientError): number {
+    return this.abortWhere(error, (b) => !b.hasSequence);
+  }
+
+  private abortWhere(error: KafkaClientError, drop: (b: ProducerBatch) => boolean): number {
+    let n = 0;
     for (const byTopic of this.queues.values()) {
       for (const q of byTopic.values()) {
-        const keep = q.muted ? q.batches.slice(0, 1) : [];
-        for (const b of q.batches.slice(keep.length)) {
+        const keep: ProducerBatch[] = [];
+        for (const b of q.batches) {
+          if (!drop(b)) {
+            keep.push(b);
+            continue;
+          }
           b.fail(error);
           this.releaseBatch(b);
+          n++;
         }
         q.batches = keep;
-        if (keep.length === 0) this.dropQueue(q);
+        if (keep.length === 0 && q.inFlight === 0) this.dropQueue(q);
       }
     }
+    return n;
   }
 
   private releaseBatch(batch: ProducerBatch): void {

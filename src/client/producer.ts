@@ -6,31 +6,37 @@
  *   await producer.close();
  *
  * `send` checks the record, waits (up to maxBlockMs) for the topic's metadata and for buffer
- * memory, picks the partition (partitioner.ts) and appends it to a batch (accumulator.ts). The
- * sender part of this file drains ready batches into one Produce request per leader broker, at
- * most maxInFlightRequestsPerConnection per broker and one batch in flight per partition, and
- * retries retriable failures (refreshing metadata when leaders moved) until deliveryTimeoutMs.
+ * memory, picks the partition (partitioner.ts) and appends it to a batch (accumulator.ts); the
+ * sender (sender.ts) drains ready batches into Produce requests and retries them.
+ *
+ * Idempotence is on by default, as in Kafka 3+ (`idempotent`, Kafka's enable.idempotence): a
+ * producer id and per-partition sequence numbers let the broker drop a retried batch it already
+ * wrote, so a lost answer cannot duplicate records (transaction-manager.ts). It needs acks 'all',
+ * retries > 0 and at most 5 requests in flight per connection; setting one of those otherwise
+ * without saying `idempotent: true` turns idempotence off, as Kafka 3 does.
+ *
+ * Transactions (`transactionalId`): initTransactions() once, then beginTransaction(), sends,
+ * optionally sendOffsetsToTransaction() (consume-transform-produce), and commitTransaction() or
+ * abortTransaction(). read_committed consumers see a transaction's records only once committed.
+ *
+ *   const p = new Producer({ bootstrapServers, transactionalId: 'copier-1' });
+ *   await p.initTransactions();
+ *   p.beginTransaction();
+ *   await p.send({ topic: 'out', value: 'v' });
+ *   await p.sendOffsetsToTransaction([{ topic: 'in', partition: 0, offset: 42n }], consumer.groupMetadata());
+ *   await p.commitTransaction();
  *
  * Ordering: sends are admitted in call order (a send waiting for metadata or memory holds back
- * the ones after it), and a partition's batches are sent one at a time, a retried batch before
- * any later one, so records of a partition are written in send order even across retries.
- *
- * Not implemented here: idempotence and transactions (issue 7; batches carry producerId -1, so a
- * retry after a lost response can write a batch twice, as with Kafka's enable.idempotence=false),
- * and honouring the broker's throttleTimeMs.
+ * the ones after it), and a partition's batches are written in send order even across retries
+ * (one in flight per partition without idempotence; by sequence with it).
  */
-import { CompressionCodec } from '../protocol/compression/index.js';
-import { ErrorCode, errorInfo } from '../protocol/error-codes.js';
-import { ApiKey, apis } from '../protocol/generated/api-keys.js';
-import { ProduceRequest } from '../protocol/generated/message/ProduceRequest.js';
-import type { ProduceResponse } from '../protocol/generated/message/ProduceResponse.js';
+import { ErrorCode } from '../protocol/error-codes.js';
 import { BATCH_HEADER_BYTES } from '../protocol/records/batch-view.js';
 import { systemClock, type Clock } from '../runtime/clock.js';
 import {
   RECORD_FRAMING_MAX_BYTES,
   RecordAccumulator,
   recordPayloadBytes,
-  type ProducerBatch,
   type RecordMetadata,
   type RecordSink,
 } from './accumulator.js';
@@ -38,133 +44,28 @@ import { Cluster, type ClientOptions, type TopicMetadata } from './cluster.js';
 import { clientError, ConfigError, kafkaError, KafkaClientError } from './errors.js';
 import { intOption, resolveClientOptions } from './options.js';
 import { keyPartition, StickyPartitioner } from './partitioner.js';
+import {
+  IDEMPOTENT_MAX_IN_FLIGHT,
+  INT32_MAX,
+  PRODUCER_KEYS,
+  resolveProducerOptions,
+  type ProducerOptions,
+  type ResolvedProducerOptions,
+} from './producer-options.js';
 import { prepareRecord, type PreparedRecord, type ProducerRecord } from './record-input.js';
+import { Sender } from './sender.js';
+import {
+  TransactionManager,
+  type GroupMetadataInput,
+  type TransactionOffset,
+  type TransactionState,
+} from './transaction-manager.js';
 
 export type { RecordMetadata } from './accumulator.js';
 export type { ProducerRecord, RecordHeadersInput } from './record-input.js';
-
-export type CompressionName = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
-
-export interface ProducerOptions {
-  /** Acknowledgements the leader waits for: 0 none, 1 the leader, -1/'all' every in-sync replica. Default 'all'. */
-  acks?: 0 | 1 | -1 | 'all';
-  /** How long a batch waits for more records before it is sent. Default 5 (Kafka 4). */
-  lingerMs?: number;
-  /** Upper bound of a batch's uncompressed size in bytes; 0 sends every record alone. Default 16384. */
-  batchSize?: number;
-  /** Codec for every batch. Default 'none'. */
-  compression?: CompressionName;
-  /** Bytes of records not yet acknowledged before send waits. Default 33554432 (32 MiB). */
-  bufferMemory?: number;
-  /** Largest Produce request, and so the largest record, in bytes. Default 1048576. */
-  maxRequestSize?: number;
-  /** How long send may wait for metadata and buffer memory. Default 60000. */
-  maxBlockMs?: number;
-  /** Time from a record's batch being created to its outcome, retries included. Default 120000. */
-  deliveryTimeoutMs?: number;
-  /** Retries of a failed batch (deliveryTimeoutMs bounds them too). Default 2147483647. */
-  retries?: number;
-  /** Produce requests in flight per broker. Default 5. */
-  maxInFlightRequestsPerConnection?: number;
-}
-
-interface ResolvedProducerOptions {
-  acks: number;
-  lingerMs: number;
-  batchSizeBytes: number;
-  compression: CompressionCodec;
-  bufferMemoryBytes: number;
-  maxRequestSizeBytes: number;
-  maxBlockMs: number;
-  deliveryTimeoutMs: number;
-  retries: number;
-  maxInFlightRequestsPerConnection: number;
-}
-
-const CODECS: Readonly<Record<CompressionName, CompressionCodec>> = {
-  none: CompressionCodec.None,
-  gzip: CompressionCodec.Gzip,
-  snappy: CompressionCodec.Snappy,
-  lz4: CompressionCodec.Lz4,
-  zstd: CompressionCodec.Zstd,
-};
-
-const INT32_MAX = 0x7fffffff;
-
-/** Produce v3 is the first to carry magic-v2 batches, the only format this producer writes. */
-const PRODUCE_MIN_VERSION = 3;
-
-/** Producer options a Cluster must not see (it validates only ClientOptions). */
-const PRODUCER_KEYS: readonly (keyof ProducerOptions)[] = [
-  'acks',
-  'lingerMs',
-  'batchSize',
-  'compression',
-  'bufferMemory',
-  'maxRequestSize',
-  'maxBlockMs',
-  'deliveryTimeoutMs',
-  'retries',
-  'maxInFlightRequestsPerConnection',
-];
-
-/** Errors after which the producer's idea of the partition's leader is probably wrong. */
-const METADATA_ERRORS: ReadonlySet<number> = new Set([
-  ErrorCode.NOT_LEADER_OR_FOLLOWER,
-  ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-  ErrorCode.LEADER_NOT_AVAILABLE,
-  ErrorCode.FENCED_LEADER_EPOCH,
-  ErrorCode.UNKNOWN_LEADER_EPOCH,
-  ErrorCode.KAFKA_STORAGE_ERROR,
-  ErrorCode.UNKNOWN_TOPIC_ID,
-]);
-
-export function resolveProducerOptions(
-  o: ProducerOptions,
-  requestTimeoutMs: number,
-): ResolvedProducerOptions {
-  let acks: number;
-  if (o.acks === undefined || o.acks === 'all' || o.acks === -1) acks = -1;
-  else if (o.acks === 0 || o.acks === 1) acks = o.acks;
-  else throw new ConfigError(`acks must be 0, 1, -1 or 'all', got ${String(o.acks)}`);
-  const compressionName = o.compression ?? 'none';
-  if (!Object.hasOwn(CODECS, compressionName)) {
-    throw new ConfigError(
-      `compression must be one of ${Object.keys(CODECS).join(', ')}, got ${String(compressionName)}`,
-    );
-  }
-  const lingerMs = intOption('lingerMs', o.lingerMs, 5, 0, INT32_MAX);
-  const bufferMemoryBytes = intOption('bufferMemory', o.bufferMemory, 32 * 1024 * 1024, 1);
-  const maxRequestSizeBytes = intOption('maxRequestSize', o.maxRequestSize, 1024 * 1024, 1, INT32_MAX);
-  // As Kafka: a delivery timeout the user set must leave room for one linger and one request;
-  // the default is raised to that when requestTimeoutMs is large.
-  const minDeliveryMs = lingerMs + requestTimeoutMs;
-  let deliveryTimeoutMs = intOption('deliveryTimeoutMs', o.deliveryTimeoutMs, 120_000, 0, INT32_MAX);
-  if (o.deliveryTimeoutMs === undefined) deliveryTimeoutMs = Math.max(deliveryTimeoutMs, minDeliveryMs);
-  else if (deliveryTimeoutMs < minDeliveryMs) {
-    throw new ConfigError(
-      `deliveryTimeoutMs must be at least lingerMs + requestTimeoutMs (${minDeliveryMs}), got ${deliveryTimeoutMs}`,
-    );
-  }
-  return {
-    acks,
-    lingerMs,
-    batchSizeBytes: intOption('batchSize', o.batchSize, 16384, 0, INT32_MAX),
-    compression: CODECS[compressionName],
-    bufferMemoryBytes,
-    maxRequestSizeBytes,
-    maxBlockMs: intOption('maxBlockMs', o.maxBlockMs, 60_000, 0, INT32_MAX),
-    deliveryTimeoutMs,
-    retries: intOption('retries', o.retries, INT32_MAX, 0, INT32_MAX),
-    maxInFlightRequestsPerConnection: intOption(
-      'maxInFlightRequestsPerConnection',
-      o.maxInFlightRequestsPerConnection,
-      5,
-      1,
-      INT32_MAX,
-    ),
-  };
-}
+export type { GroupMetadataInput, TransactionOffset, TransactionState } from './transaction-manager.js';
+export type { CompressionName, ProducerOptions } from './producer-options.js';
+export { resolveProducerOptions } from './producer-options.js';
 
 function asError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
@@ -218,20 +119,16 @@ interface Admission {
   deadlineMs: number;
 }
 
-/** Per TopicMetadata object (replaced on every refresh): leaders by partition and the partitions that have one. */
-interface TopicRouting {
-  leaders: Int32Array;
-  available: number[];
-}
-
 export class Producer {
   private readonly cluster: Cluster;
   private readonly config: ResolvedProducerOptions;
   private readonly clock: Clock;
   private readonly log: (message: string) => void;
   private readonly accumulator: RecordAccumulator;
+  private readonly sender: Sender;
+  /** Idempotence and transactions; null when idempotence is off. */
+  private readonly txn: TransactionManager | null;
   private readonly partitioner = new StickyPartitioner();
-  private readonly routing = new WeakMap<TopicMetadata, TopicRouting>();
 
   private state: 'open' | 'closing' | 'closed' = 'open';
   private closing: Promise<void> | null = null;
@@ -242,14 +139,6 @@ export class Producer {
   private admissionsQueued = 0;
   private admissionsDone = 0;
   private admissionWaiters: { target: number; resolve: () => void }[] = [];
-
-  private drainScheduled = false;
-  private cancelWake: (() => void) | null = null;
-  private readonly inFlightByNode = new Map<number, number>();
-  private refreshing = false;
-  /** A failure suggested stale leaders: the next drain refreshes metadata. */
-  private metadataWanted = false;
-  private lastRefreshMs = -Infinity;
 
   constructor(options: ClientOptions & ProducerOptions) {
     const given: unknown = options;
@@ -269,14 +158,140 @@ export class Producer {
     this.cluster = new Cluster(clientOptions as unknown as ClientOptions);
     this.clock = this.cluster.options.clock;
     this.log = this.cluster.options.log;
+    const schedule = (ms: number, fn: () => void): (() => void) => this.schedule(ms, fn);
+    const { idempotent, maxInFlightRequestsPerConnection } = this.config;
     this.accumulator = new RecordAccumulator({
       batchSizeBytes: this.config.batchSizeBytes,
       lingerMs: this.config.lingerMs,
       bufferMemoryBytes: this.config.bufferMemoryBytes,
       compression: this.config.compression,
       clock: this.clock,
-      schedule: (ms, fn) => this.schedule(ms, fn),
+      maxInFlightPerPartition: idempotent
+        ? Math.min(IDEMPOTENT_MAX_IN_FLIGHT, maxInFlightRequestsPerConnection)
+        : 1,
+      schedule,
     });
+    this.txn = idempotent
+      ? new TransactionManager({
+          cluster: this.cluster,
+          transactionalId: this.config.transactionalId,
+          transactionTimeoutMs: this.config.transactionTimeoutMs,
+          maxBlockMs: this.config.maxBlockMs,
+          deliveryTimeoutMs: this.config.deliveryTimeoutMs,
+          clock: this.clock,
+          log: this.log,
+          schedule,
+          hooks: {
+            wake: () => this.sender.scheduleDrain(),
+            abortUndrained: (e) => this.accumulator.abortUndrained(e),
+            abortQueued: (e) => this.accumulator.abortQueued(e),
+          },
+        })
+      : null;
+    this.sender = new Sender({
+      cluster: this.cluster,
+      accumulator: this.accumulator,
+      config: this.config,
+      txn: this.txn,
+      host: {
+        forceReady: () => this.flushes > 0 || this.state !== 'open' || this.accumulator.memoryExhausted,
+        isClosed: () => this.state === 'closed',
+      },
+      clock: this.clock,
+      log: this.log,
+      schedule,
+    });
+  }
+
+  /** Whether this producer is idempotent (explicitly, by default, or as a transactional one). */
+  get idempotent(): boolean {
+    return this.txn !== null;
+  }
+
+  /** The producer id and epoch (-1n/-1 until the first InitProducerId; always so without idempotence). */
+  get producerIdentity(): { producerId: bigint; producerEpoch: number } {
+    return this.txn?.identity ?? { producerId: -1n, producerEpoch: -1 };
+  }
+
+  /** The transaction state: 'uninitialized' … 'fatalError'; null for a producer without transactionalId. */
+  get transactionState(): TransactionState | null {
+    return this.txn?.isTransactional === true ? this.txn.state : null;
+  }
+
+  // ---------------------------------------------------------------------------- transactions
+
+  /**
+   * Registers the transactionalId with its coordinator (InitProducerId): fences any older
+   * producer with the same id and finishes (aborts) a transaction it left open. Call once,
+   * before the first beginTransaction(); after a timeout it may be called again.
+   */
+  initTransactions(): Promise<void> {
+    return this.txnCall((txn) => txn.initTransactions());
+  }
+
+  /** Opens a transaction: sends until commit or abort belong to it. Throws when one is open already. */
+  beginTransaction(): void {
+    this.checkOpen();
+    this.transactional('beginTransaction').beginTransaction();
+  }
+
+  /**
+   * Adds consumed offsets to the transaction, committed to `group` only if the transaction
+   * commits (AddOffsetsToTxn, then TxnOffsetCommit to the group's coordinator). Pass the
+   * consumer's groupMetadata() so a rebalanced-away member cannot commit (generation checks).
+   */
+  sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: GroupMetadataInput): Promise<void> {
+    return this.txnCall((txn) => txn.sendOffsetsToTransaction(offsets, group));
+  }
+
+  /** Sends everything of the transaction, then commits it. A failed record fails this; abort then. */
+  commitTransaction(): Promise<void> {
+    return this.txnCall((txn) => txn.commitTransaction(() => this.flush()));
+  }
+
+  /** Drops records not sent yet, waits for those in flight, and aborts the transaction. */
+  abortTransaction(): Promise<void> {
+    return this.txnCall((txn) =>
+      txn.abortTransaction(
+        () => this.dropUnsent(),
+        () => this.accumulator.whenAllDone(),
+      ),
+    );
+  }
+
+  private transactional(what: string): TransactionManager {
+    if (this.txn === null || !this.txn.isTransactional) {
+      throw new KafkaClientError(
+        `${what} needs a transactional producer (set the transactionalId option)`,
+        -1,
+        'ILLEGAL_STATE',
+        false,
+      );
+    }
+    return this.txn;
+  }
+
+  private txnCall(fn: (txn: TransactionManager) => Promise<void>): Promise<void> {
+    try {
+      this.checkOpen();
+      return fn(this.txn ?? this.transactional('this call'));
+    } catch (e) {
+      return Promise.reject(asError(e));
+    }
+  }
+
+  /** Aborting: sends still waiting for metadata or memory, and batches never sent, fail. */
+  private dropUnsent(): void {
+    const aborted = new KafkaClientError(
+      'the transaction was aborted before the record was sent',
+      -1,
+      'TRANSACTION_ABORTED',
+      false,
+    );
+    for (const a of this.admissions.splice(0)) a.sink.reject(a.index, aborted);
+    this.admissionsDone = this.admissionsQueued;
+    this.notifyAdmissionWaiters();
+    this.accumulator.abortUndrained(aborted);
   }
 
   /** Sends one record; resolves once the broker has it (as `acks` says), with its partition and offset. */
@@ -286,6 +301,7 @@ export class Producer {
       let prepared: PreparedRecord;
       try {
         this.checkOpen();
+        this.txn?.checkSend();
         prepared = prepareRecord(record, this.clock.nowMs());
       } catch (e) {
         reject(asError(e));
@@ -305,6 +321,7 @@ export class Producer {
       let prepared: PreparedRecord[];
       try {
         this.checkOpen();
+        this.txn?.checkSend();
         const given: unknown = records;
         if (!Array.isArray(given)) throw new TypeError('sendBatch takes an array of records');
         const now = this.clock.nowMs();
@@ -334,7 +351,7 @@ export class Producer {
     this.flushes++;
     try {
       await this.admissionsSettled();
-      this.scheduleDrain();
+      this.sender.scheduleDrain();
       await this.accumulator.whenAllDone();
     } finally {
       this.flushes--;
@@ -377,8 +394,8 @@ export class Producer {
       this.notifyAdmissionWaiters();
       this.accumulator.rejectWaiters(closed);
       this.accumulator.abortQueued(closed);
-      this.cancelWake?.();
-      this.cancelWake = null;
+      this.sender.stop();
+      this.txn?.close();
       await this.cluster.close();
     }
   }
@@ -448,7 +465,7 @@ export class Producer {
           const meta = await this.waitForMetadata(a.record, a.deadlineMs);
           if (!this.accumulator.tryReserve(a.reservedBytes)) {
             // Waiters make every batch ready, so the sender frees memory as fast as it can.
-            this.scheduleDrain();
+            this.sender.scheduleDrain();
             await this.accumulator.reserve(a.reservedBytes, a.deadlineMs);
           }
           reserved = true;
@@ -584,12 +601,21 @@ export class Producer {
     index: number,
     meta: TopicMetadata,
   ): void {
+    if (this.txn !== null) {
+      try {
+        this.txn.checkAppend();
+      } catch (e) {
+        this.accumulator.release(reservedBytes);
+        sink.reject(index, asError(e));
+        return;
+      }
+    }
     let partition = r.partition;
     if (partition < 0) {
       const n = meta.partitions.length;
       if (r.key !== null) partition = keyPartition(r.key, n);
       else {
-        const available = this.routingOf(meta).available;
+        const available = this.sender.availablePartitions(meta);
         partition = this.partitioner.partition(
           r.topic,
           available,
@@ -600,248 +626,18 @@ export class Producer {
         );
       }
     }
+    // A transactional record's partition joins the transaction before its batch may be sent.
+    this.txn?.maybeAddPartition(r.topic, partition);
     const changed = this.accumulator.append(r.topic, partition, r, payloadBytes, reservedBytes, sink, index);
-    if (changed) this.scheduleDrain();
-  }
-
-  private routingOf(meta: TopicMetadata): TopicRouting {
-    let routing = this.routing.get(meta);
-    if (routing === undefined) {
-      const n = meta.partitions.length;
-      const leaders = new Int32Array(n).fill(-1);
-      const available: number[] = [];
-      for (const p of meta.partitions) {
-        if (p.partition < 0 || p.partition >= n) continue;
-        leaders[p.partition] = p.leader;
-        if (p.leader >= 0) available.push(p.partition);
-      }
-      routing = { leaders, available };
-      this.routing.set(meta, routing);
-    }
-    return routing;
+    if (changed) this.sender.scheduleDrain();
   }
 
   /** Metadata older than metadataMaxAgeMs is refreshed in the background; sends keep using it meanwhile. */
   private refreshIfStale(): void {
     const last = this.cluster.lastMetadataRefreshMs;
     if (last >= 0 && this.clock.nowMs() - last > this.cluster.options.metadataMaxAgeMs) {
-      this.metadataWanted = true;
-      this.scheduleDrain();
+      this.sender.requestMetadata();
     }
-  }
-
-  // ---------------------------------------------------------------------------- sender
-
-  private scheduleDrain(): void {
-    if (this.drainScheduled || this.state === 'closed') return;
-    this.drainScheduled = true;
-    // After the current turn: records sent in one synchronous loop join the same batches.
-    setImmediate(() => {
-      this.drainScheduled = false;
-      this.drain();
-    });
-  }
-
-  private drain(): void {
-    if (this.state === 'closed') return;
-    const { deliveryTimeoutMs, maxRequestSizeBytes, maxInFlightRequestsPerConnection, compression } =
-      this.config;
-    const now = this.clock.nowMs();
-    const nextExpiryMs = this.accumulator.expire(now, deliveryTimeoutMs);
-    const force = this.flushes > 0 || this.state !== 'open' || this.accumulator.memoryExhausted;
-    const { ready, nextReadyMs } = this.accumulator.ready(now, force);
-    const requests = new Map<number, { batches: ProducerBatch[]; bytes: number }>();
-    let leaderUnknown = false;
-    for (const batch of ready) {
-      const meta = this.cluster.cachedTopic(batch.topic);
-      const leader = meta === undefined ? -1 : (this.routingOf(meta).leaders[batch.partition] ?? -1);
-      if (leader < 0) {
-        leaderUnknown = true;
-        continue;
-      }
-      if ((this.inFlightByNode.get(leader) ?? 0) >= maxInFlightRequestsPerConnection) continue;
-      let request = requests.get(leader);
-      if (request === undefined) requests.set(leader, (request = { batches: [], bytes: 0 }));
-      const bytes = batch.encode(compression).length;
-      // The first batch always goes (a record was checked against maxRequestSize); others wait their turn.
-      if (request.batches.length > 0 && request.bytes + bytes > maxRequestSizeBytes) continue;
-      request.bytes += bytes;
-      request.batches.push(batch);
-      this.accumulator.markInFlight(batch);
-    }
-    for (const [nodeId, { batches }] of requests) void this.sendProduce(nodeId, batches);
-    let wakeMs = Math.min(nextReadyMs, nextExpiryMs);
-    if (leaderUnknown || this.metadataWanted) wakeMs = Math.min(wakeMs, this.refreshMetadata());
-    this.setWake(wakeMs);
-  }
-
-  /** One timer for the sender's next look (linger, backoff or expiry); none when nothing waits. */
-  private setWake(atMs: number): void {
-    this.cancelWake?.();
-    this.cancelWake = null;
-    if (atMs === Infinity || this.state === 'closed') return;
-    this.cancelWake = this.schedule(atMs - this.clock.nowMs(), () => {
-      this.cancelWake = null;
-      this.drain();
-    });
-  }
-
-  private async sendProduce(nodeId: number, batches: ProducerBatch[]): Promise<void> {
-    this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 0) + 1);
-    try {
-      const conn = await this.cluster.connectionTo(nodeId);
-      const version = conn.version(ApiKey.Produce);
-      if (version < PRODUCE_MIN_VERSION) {
-        const e = kafkaError(
-          ErrorCode.UNSUPPORTED_VERSION,
-          `produce to broker ${nodeId} (it serves no Produce version >= ${PRODUCE_MIN_VERSION})`,
-        );
-        for (const b of batches) this.finish(b, e);
-        return;
-      }
-      const request = this.produceRequest(batches);
-      if (this.config.acks === 0) {
-        conn.sendOneWay(ProduceRequest, version, request);
-        for (const b of batches) {
-          b.succeed(-1n, -1);
-          this.accumulator.complete(b);
-        }
-        return;
-      }
-      const response = await conn.send(apis.Produce, version, request);
-      this.onProduceResponse(nodeId, batches, response);
-    } catch (e) {
-      const error =
-        e instanceof KafkaClientError
-          ? e
-          : clientError('PROTOCOL_ERROR', `produce to broker ${nodeId} failed: ${String(e)}`, e);
-      for (const b of batches) this.onBatchError(b, error);
-    } finally {
-      this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 1) - 1);
-      this.scheduleDrain();
-    }
-  }
-
-  private produceRequest(batches: ProducerBatch[]): ProduceRequest {
-    const byTopic = new Map<string, ProduceRequest.PartitionProduceData[]>();
-    for (const b of batches) {
-      let partitions = byTopic.get(b.topic);
-      if (partitions === undefined) byTopic.set(b.topic, (partitions = []));
-      partitions.push({ index: b.partition, records: b.encode(this.config.compression) });
-    }
-    const topicData: ProduceRequest.TopicProduceData[] = [];
-    for (const [name, partitionData] of byTopic) topicData.push({ name, partitionData });
-    return {
-      transactionalId: null,
-      acks: this.config.acks,
-      timeoutMs: this.cluster.options.requestTimeoutMs,
-      topicData,
-    };
-  }
-
-  private onProduceResponse(nodeId: number, batches: ProducerBatch[], response: ProduceResponse): void {
-    const answers = new Map<string, Map<number, ProduceResponse.PartitionProduceResponse>>();
-    for (const t of response.responses) {
-      const byPartition = new Map<number, ProduceResponse.PartitionProduceResponse>();
-      for (const p of t.partitionResponses) byPartition.set(p.index, p);
-      answers.set(t.name, byPartition);
-    }
-    for (const b of batches) {
-      const answer = answers.get(b.topic)?.get(b.partition);
-      if (answer === undefined) {
-        this.finish(
-          b,
-          clientError('PROTOCOL_ERROR', `broker ${nodeId} did not answer for ${b.topic}-${b.partition}`),
-        );
-      } else if (answer.errorCode === ErrorCode.NONE) {
-        b.succeed(answer.baseOffset, Number(answer.logAppendTimeMs));
-        this.accumulator.complete(b);
-      } else {
-        const context =
-          `produce to ${b.topic}-${b.partition}` +
-          (answer.errorMessage === null || answer.errorMessage === ''
-            ? ''
-            : ` (broker: ${answer.errorMessage})`);
-        this.onBatchError(b, kafkaError(answer.errorCode, context));
-      }
-    }
-  }
-
-  /** Retries a batch when the error allows and time remains; otherwise fails its records. */
-  private onBatchError(batch: ProducerBatch, error: KafkaClientError): void {
-    const now = this.clock.nowMs();
-    if (error.code === ErrorCode.MESSAGE_TOO_LARGE && batch.recordCount > 1 && this.state !== 'closed') {
-      // The broker's max.message.bytes is below our batch: send the halves separately, as Kafka's split.
-      this.log(
-        `${batch.topic}-${batch.partition}: batch of ${batch.recordCount} records too large, splitting it`,
-      );
-      this.accumulator.splitHead(batch);
-      return;
-    }
-    const withinDeadline = now < batch.createdMs + this.config.deliveryTimeoutMs;
-    if (
-      error.retriable &&
-      batch.attempts <= this.config.retries &&
-      withinDeadline &&
-      this.state !== 'closed'
-    ) {
-      const waitMs = this.cluster.backoffMs(batch.attempts);
-      this.log(
-        `${batch.topic}-${batch.partition}: ${error.message}; retrying in ${waitMs} ms (attempt ${batch.attempts + 1})`,
-      );
-      this.accumulator.retry(batch, now + waitMs);
-      if (error.code === -1 || METADATA_ERRORS.has(error.code)) this.metadataWanted = true;
-      return;
-    }
-    const why = !error.retriable
-      ? ''
-      : this.state === 'closed'
-        ? ' (the producer was closed)'
-        : !withinDeadline
-          ? ` (deliveryTimeoutMs ${this.config.deliveryTimeoutMs} passed after ${batch.attempts} attempt(s))`
-          : ` (after ${batch.attempts} attempt(s); retries ${this.config.retries})`;
-    const info = error.code >= 0 ? errorInfo(error.code) : null;
-    const message = error.message.includes(`${batch.topic}-${batch.partition}`)
-      ? `${error.message}${why}`
-      : `produce to ${batch.topic}-${batch.partition}: ${error.message}${why}`;
-    this.finish(
-      batch,
-      new KafkaClientError(message, error.code, info?.name ?? error.errorName, error.retriable, {
-        cause: error,
-      }),
-    );
-  }
-
-  private finish(batch: ProducerBatch, error: KafkaClientError): void {
-    batch.fail(error);
-    this.accumulator.complete(batch);
-  }
-
-  /**
-   * Refreshes the metadata of the topics with queued records; at most one at a time, once per
-   * retryBackoffMs. Returns when to ask again if it is too soon now (Infinity otherwise).
-   */
-  private refreshMetadata(): number {
-    if (this.refreshing || this.state === 'closed') return Infinity;
-    const now = this.clock.nowMs();
-    const earliestMs = this.lastRefreshMs + this.cluster.options.retryBackoffMs;
-    if (now < earliestMs) return earliestMs;
-    this.refreshing = true;
-    this.metadataWanted = false;
-    this.lastRefreshMs = now;
-    const topics = this.accumulator.topics();
-    this.cluster.refreshMetadata(topics.length > 0 ? topics : undefined).then(
-      () => {
-        this.refreshing = false;
-        this.scheduleDrain();
-      },
-      (e: unknown) => {
-        this.refreshing = false;
-        this.log(`metadata refresh failed: ${String(e)}`);
-        this.scheduleDrain();
-      },
-    );
-    return Infinity;
   }
 
   /**
