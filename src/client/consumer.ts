@@ -118,6 +118,14 @@ export interface OffsetAndTimestamp extends TopicPartition {
   timestamp: number | null;
 }
 
+/** A consumer's group identity, for Producer.sendOffsetsToTransaction. */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  generationId: number;
+  memberId: string;
+  groupInstanceId: string | null;
+}
+
 interface ResolvedConsumerOptions {
   groupId: string | null;
   groupInstanceId: string | null;
@@ -377,6 +385,21 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
 
   assignment(): TopicPartition[] {
     return sortTopicPartitions(this.states.partitions());
+  }
+
+  /**
+   * The group as the producer's sendOffsetsToTransaction needs it (Java's groupMetadata()): the
+   * coordinator refuses offsets from a member that rebalanced away (its generation is old).
+   * Before the first join the generation is -1 and the member id empty.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    const membership = this.requireGroup('groupMetadata');
+    return {
+      groupId: this.options.groupId!,
+      generationId: membership.generationId,
+      memberId: membership.memberId,
+      groupInstanceId: this.options.groupInstanceId,
+    };
   }
 
   private setTopics(topics: string[]): void {
