@@ -45,6 +45,8 @@ export class ProducerSequences {
   producerId = -1n;
   producerEpoch = -1;
   private readonly partitions = new Map<string, PartitionSequences>();
+  /** Keys of the partitions waiting for a reset, so a drain looks only at them. */
+  private readonly resetting = new Set<string>();
 
   constructor(
     private readonly transactional: boolean,
@@ -116,7 +118,12 @@ export class ProducerSequences {
         'its sequences restart under a new epoch once its batches in flight are settled',
     );
     batch.rejectedSequence = true;
+    this.wantReset(batch, p);
+  }
+
+  private wantReset(batch: ProducerBatch, p: PartitionSequences): void {
     p.resetWanted = true;
+    this.resetting.add(`${batch.topic}\u0000${batch.partition}`);
   }
 
   /** A sequenced batch failed for good; returns whether it had a sequence. */
@@ -126,7 +133,7 @@ export class ProducerSequences {
     this.removeUnsettled(p, batch);
     if (!this.transactional) {
       // Unknown whether the broker wrote it; either way the sequences after it are suspect.
-      p.resetWanted = true;
+      this.wantReset(batch, p);
       p.failedUpTo = Math.max(p.failedUpTo, batch.nextSequenceOrdinal);
     }
     return true;
@@ -138,19 +145,25 @@ export class ProducerSequences {
    * identity is then cleared and the resets wait for the new one.
    */
   resetSettledPartitions(): boolean {
+    if (this.resetting.size === 0) return true;
     const settled: [string, PartitionSequences][] = [];
-    for (const entry of this.partitions) {
-      const p = entry[1];
-      if (!p.resetWanted || p.unsettled.some((b) => b.inFlight)) continue;
+    for (const key of this.resetting) {
+      const p = this.partitions.get(key);
+      if (p === undefined || !p.resetWanted) {
+        this.resetting.delete(key);
+        continue;
+      }
+      if (p.unsettled.some((b) => b.inFlight)) continue;
       const first = p.unsettled[0];
       if (first !== undefined && !first.rejectedSequence) continue; // retried under the old epoch first
       if (first === undefined && p.ackedUpTo >= p.failedUpTo) {
         // The broker acknowledged past the failed batch: it was written, the sequences hold.
         p.resetWanted = false;
         p.failedUpTo = 0;
+        this.resetting.delete(key);
         continue;
       }
-      settled.push(entry);
+      settled.push([key, p]);
     }
     if (settled.length === 0) return true;
     if (settled.some(([, p]) => p.producerId === this.producerId && p.producerEpoch === this.producerEpoch)) {
@@ -168,6 +181,7 @@ export class ProducerSequences {
         p.nextOrdinal += b.recordCount;
       }
       p.resetWanted = false;
+      this.resetting.delete(key);
       this.log(
         `${key.replace('\u0000', '-')}: sequences restart at 0 under producer ${this.producerId} ` +
           `epoch ${this.producerEpoch} (${p.unsettled.length} batch(es) renumbered)`,

@@ -181,12 +181,14 @@ export class Sender {
       if ((this.inFlightByNode.get(leader) ?? 0) >= maxInFlightRequestsPerConnection) continue;
       let request = requests.get(leader);
       if (request === undefined) requests.set(leader, (request = { batches: [], bytes: 0 }));
-      const bytes = batch.encode(compression).length;
+      // Uncompressed, the accounted size is the encoded size: encoding waits until the sequence is set.
+      const bytes =
+        compression === CompressionCodec.None ? batch.sizeBytes : batch.encode(compression).length;
       // The first batch always goes (a record was checked against maxRequestSize); others wait their turn.
       if (request.batches.length > 0 && request.bytes + bytes > maxRequestSizeBytes) continue;
       request.bytes += bytes;
       request.batches.push(batch);
-      // The sequence is given only now that the batch goes (it patches the encoded header).
+      // The sequence is given only now that the batch surely goes (a compressed one has its header patched).
       txn?.assignSequence(batch);
       this.accumulator.markInFlight(batch);
     }

@@ -128,6 +128,7 @@ export class TransactionManager {
   private idempotentInit: Promise<void> | null = null;
   private initRetryAtMs = 0;
   private initFailures = 0;
+  private initWakeScheduled = false;
 
   private readonly ops = new RequestQueue();
   private closed = false;
@@ -302,7 +303,13 @@ export class TransactionManager {
     if (this.idempotentInit !== null || this.closed) return;
     const now = this.o.clock.nowMs();
     if (now < this.initRetryAtMs) {
-      this.o.schedule(this.initRetryAtMs - now, () => this.o.hooks.wake());
+      if (!this.initWakeScheduled) {
+        this.initWakeScheduled = true;
+        this.o.schedule(this.initRetryAtMs - now, () => {
+          this.initWakeScheduled = false;
+          this.o.hooks.wake();
+        });
+      }
       return;
     }
     this.idempotentInit = this.doInitIdempotent().finally(() => {

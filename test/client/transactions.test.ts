@@ -14,6 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer, type ConsumerRecord } from '../../src/client/consumer.js';
 import { KafkaClientError } from '../../src/client/errors.js';
+import type { ClientOptions } from '../../src/client/options.js';
 import { Producer, type ProducerOptions } from '../../src/client/producer.js';
 import { startTestBroker, type TestBroker } from './support.js';
 
@@ -42,7 +43,7 @@ void describe('transactions against a broker', { timeout: 60_000 }, () => {
   let admin: Admin;
   const clients: { close(): Promise<void> }[] = [];
 
-  function producer(options: Partial<ProducerOptions> = {}): Producer {
+  function producer(options: Partial<ClientOptions> & ProducerOptions = {}): Producer {
     const p = new Producer({
       bootstrapServers: broker.bootstrap,
       lingerMs: 1,
@@ -387,6 +388,66 @@ void describe('transactions against a broker', { timeout: 60_000 }, () => {
     await assert.rejects(p.commitTransaction(), isClientError(FENCED));
     assert.deepEqual(await read(topic, 1, 'read_committed', 0), [], 'the timed-out transaction was aborted');
     assert.equal((await read(topic, 1, 'read_uncommitted', 1, 0)).length, 1, 'its record is in the log');
+  });
+
+  void test('commit sends what lingers first; abort drops what was not sent', async () => {
+    const topic = 'txn-linger';
+    await createTopic(topic, 1);
+    const p = producer({ transactionalId: 'tx-linger', lingerMs: 10_000 });
+    await p.initTransactions();
+    p.beginTransaction();
+    const kept = Array.from({ length: 10 }, (_, i) => p.send({ topic, value: `k-${i}` }));
+    await p.commitTransaction();
+    const acks = await Promise.all(kept);
+    assert.deepEqual(
+      acks.map((m) => m.offset),
+      Array.from({ length: 10 }, (_, i) => BigInt(i)),
+      'every record sent before the commit was written by it',
+    );
+    p.beginTransaction();
+    // Its outcome is taken at once: it is settled (rejected) while abortTransaction runs.
+    const dropped = p.send({ topic, value: 'dropped' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    await p.abortTransaction();
+    assert.ok(isClientError('TRANSACTION_ABORTED')(await dropped), 'the unsent record failed');
+    assert.equal(p.transactionState, 'ready');
+    const all = await read(topic, 1, 'read_uncommitted', 10);
+    assert.ok(
+      all.every((r) => r.value!.toString() !== 'dropped'),
+      'the dropped record never reached the broker',
+    );
+    assert.equal((await read(topic, 1, 'read_committed', 10, 0)).length, 10);
+  });
+
+  void test('a record the broker refuses makes the transaction abortable; the abort bumps the epoch and the next one commits', async () => {
+    const topic = 'txn-abortable';
+    await admin.createTopics([{ name: topic, numPartitions: 1, configs: { 'max.message.bytes': '1000' } }]);
+    const lines: string[] = [];
+    const p = producer({ transactionalId: 'tx-abortable', log: (m) => lines.push(m) });
+    await p.initTransactions();
+    const epoch = p.producerIdentity.producerEpoch;
+    p.beginTransaction();
+    await p.send({ topic, value: 'small-0' });
+    await assert.rejects(p.send({ topic, value: 'x'.repeat(3000) }), isClientError('MESSAGE_TOO_LARGE'));
+    assert.equal(p.transactionState, 'abortableError');
+    await assert.rejects(
+      p.send({ topic, value: 'small-1' }),
+      isClientError('MESSAGE_TOO_LARGE', /must be aborted/),
+    );
+    await assert.rejects(p.commitTransaction(), isClientError('MESSAGE_TOO_LARGE', /must be aborted/));
+    assert.throws(() => p.beginTransaction(), isClientError('ILLEGAL_STATE', /not aborted/));
+    await p.abortTransaction();
+    assert.equal(
+      p.producerIdentity.producerEpoch,
+      epoch + 1,
+      `a transaction that lost a sequenced batch is aborted with an epoch bump: ${lines.join(' | ')}`,
+    );
+    p.beginTransaction();
+    await p.send({ topic, value: 'small-2' });
+    await p.commitTransaction();
+    assert.deepEqual(values(await read(topic, 1, 'read_committed', 1)), ['small-2']);
   });
 
   void test('calls in the wrong state are refused with ILLEGAL_STATE', async () => {
