@@ -17,12 +17,12 @@ import { fileURLToPath } from 'node:url';
 import { startBroker, type RunningBroker } from '../../src/broker/embed.js';
 import { CompressionCodec } from '../../src/protocol/compression/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
-import { ApiVersionsRequest } from '../../src/protocol/generated/message/ApiVersionsRequest.js';
-import { ApiVersionsResponse } from '../../src/protocol/generated/message/ApiVersionsResponse.js';
 import { CreateTopicsRequest } from '../../src/protocol/generated/message/CreateTopicsRequest.js';
 import { CreateTopicsResponse } from '../../src/protocol/generated/message/CreateTopicsResponse.js';
 import { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
 import { FetchResponse } from '../../src/protocol/generated/message/FetchResponse.js';
+import { FindCoordinatorRequest } from '../../src/protocol/generated/message/FindCoordinatorRequest.js';
+import { FindCoordinatorResponse } from '../../src/protocol/generated/message/FindCoordinatorResponse.js';
 import { InitProducerIdRequest } from '../../src/protocol/generated/message/InitProducerIdRequest.js';
 import { InitProducerIdResponse } from '../../src/protocol/generated/message/InitProducerIdResponse.js';
 import { ListOffsetsRequest } from '../../src/protocol/generated/message/ListOffsetsRequest.js';
@@ -35,8 +35,6 @@ import { freePort, repoRoot, SamsaProcess } from './interop/process.js';
 import { RawClient } from './raw-client.js';
 
 const LATEST = -1;
-/** The EndTxn API key: a broker that lists it coordinates transactions. */
-const END_TXN = 26;
 const PRODUCE_VERSIONS = [3, 4, 5, 6, 7, 8, 9, 10, 11];
 const INIT_PID_VERSIONS = [0, 1, 2, 3, 4, 5];
 /** An id no InitProducerId of these tests hands out (blocks of 1000 from 0). */
@@ -502,25 +500,43 @@ void describe('InitProducerId', () => {
     });
   });
 
-  void test('a transactional id is refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED (until transactions)', async (t) => {
+  void test('a transactional id: NOT_COORDINATOR before __transaction_state exists, then a producer id at epoch 0, epoch 1 on a second init (v0-5)', async () => {
     await withEnv({}, async ({ raw }) => {
-      const versions = await raw.send(ApiVersionsRequest, ApiVersionsResponse, 3, {
-        ...ApiVersionsRequest.create(),
-        clientSoftwareName: 'idem-test',
-        clientSoftwareVersion: '1',
+      const before = await initPid(raw, 4, { transactionalId: 'tx-early' });
+      assert.equal(before.errorCode, ErrorCode.NOT_COORDINATOR, 'no coordinator before FindCoordinator');
+      const found = await raw.send(FindCoordinatorRequest, FindCoordinatorResponse, 4, {
+        ...FindCoordinatorRequest.create(),
+        keyType: 1,
+        coordinatorKeys: INIT_PID_VERSIONS.map((v) => `tx-${v}`),
       });
-      if (versions.apiKeys.some((k) => k.apiKey === END_TXN)) {
-        t.skip(
-          'this broker has a transaction coordinator (EndTxn): transactional ids are its tests’ subject',
-        );
-        return;
+      for (const c of found.coordinators) {
+        assert.equal(c.errorCode, ErrorCode.NONE, `FindCoordinator ${c.key}`);
       }
+      /** InitProducerId, retried while the new __transaction_state partitions load. */
+      const init = async (v: number, transactionalId: string): Promise<InitProducerIdResponse> => {
+        for (let i = 0; ; i++) {
+          const r = await initPid(raw, v, { transactionalId });
+          const loading =
+            r.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
+            r.errorCode === ErrorCode.NOT_COORDINATOR ||
+            r.errorCode === ErrorCode.CONCURRENT_TRANSACTIONS;
+          if (!loading || i >= 100) return r;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      };
+      const ids = new Set<bigint>();
       for (const v of INIT_PID_VERSIONS) {
-        const r = await initPid(raw, v, { transactionalId: `tx-${v}` });
-        assert.equal(r.errorCode, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, `v${v}: refused`);
-        assert.equal(r.producerId, -1n, `v${v}: no producer id`);
-        assert.equal(r.producerEpoch, -1, `v${v}: no epoch`);
+        const first = await init(v, `tx-${v}`);
+        assert.equal(first.errorCode, ErrorCode.NONE, `v${v}: first init`);
+        assert.ok(first.producerId >= 0n, `v${v}: a real producer id (${first.producerId})`);
+        assert.equal(first.producerEpoch, 0, `v${v}: epoch 0 on the first init`);
+        const second = await init(v, `tx-${v}`);
+        assert.equal(second.errorCode, ErrorCode.NONE, `v${v}: second init`);
+        assert.equal(second.producerId, first.producerId, `v${v}: the same producer id`);
+        assert.equal(second.producerEpoch, 1, `v${v}: epoch 1 on the second init`);
+        ids.add(first.producerId);
       }
+      assert.equal(ids.size, INIT_PID_VERSIONS.length, 'each transactional id has its own producer id');
     });
   });
 });
