@@ -106,11 +106,14 @@ async function withAbortedOf(
   d.abortedTransactions =
     found.length === 0
       ? NO_ABORTED
-      : found.map((t) => ({
-          producerId: t.producerId,
-          firstOffset: BigInt(t.firstOffset),
-          unknownTaggedFields: undefined,
-        }));
+      : // By first offset (Kafka lists them by marker): kafkajs's filter relies on that order.
+        [...found]
+          .sort((x, y) => x.firstOffset - y.firstOffset)
+          .map((t) => ({
+            producerId: t.producerId,
+            firstOffset: BigInt(t.firstOffset),
+            unknownTaggedFields: undefined,
+          }));
   return d;
 }
 
