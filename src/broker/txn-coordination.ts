@@ -66,7 +66,9 @@ export function verifyTxnPartition(
     [{ topic: c.topic, partition: c.partition }],
   );
   const code = verified.values().next().value ?? ErrorCode.NONE;
-  // Produce v11 and below know INVALID_TXN_STATE, not KIP-890's TRANSACTION_ABORTABLE.
+  // Produce v11 and below know INVALID_TXN_STATE, not KIP-890's TRANSACTION_ABORTABLE; producers
+  // expect INVALID_PRODUCER_EPOCH, not PRODUCER_FENCED, from Produce (Kafka maps both so).
+  if (code === ErrorCode.PRODUCER_FENCED) return ErrorCode.INVALID_PRODUCER_EPOCH;
   return code === ErrorCode.TRANSACTION_ABORTABLE ? ErrorCode.INVALID_TXN_STATE : code;
 }
 
