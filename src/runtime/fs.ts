@@ -55,11 +55,6 @@ export interface FileSystem {
   syncDir(path: string): Promise<void>;
 }
 
-function fsWrite(fd: number, buf: Buffer, position: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.write(fd, buf, 0, buf.length, position, (err, n) => (err ? reject(err) : resolve(n)));
-  });
-}
 function fsWritev(fd: number, chunks: Buffer[], position: number): Promise<number> {
   return new Promise((resolve, reject) => {
     fs.writev(fd, chunks, position, (err, n) => (err ? reject(err) : resolve(n)));
@@ -94,10 +89,19 @@ class NodeFileHandle implements FileHandle {
   writev(chunks: readonly Buffer[], position: number): Promise<number> {
     let total = 0;
     for (const c of chunks) total += c.length;
-    // The common case is one call that writes everything; a short write falls back to the loop.
-    const first =
-      chunks.length === 1 ? fsWrite(this.fd, chunks[0]!, position) : fsWritev(this.fd, [...chunks], position);
-    return first.then((n) => (n >= total ? n : this.writeRest(chunks, position, n, total)));
+    // The common case is one call that writes everything, resolved straight from its callback
+    // (no extra promise step on the append path); a short write falls back to the loop.
+    return new Promise<number>((resolve, reject) => {
+      const done = (err: NodeJS.ErrnoException | null, n: number): void => {
+        if (err !== null) reject(err);
+        else if (n >= total) resolve(n);
+        else this.writeRest(chunks, position, n, total).then(resolve, reject);
+      };
+      if (chunks.length === 1) {
+        const c = chunks[0]!;
+        fs.write(this.fd, c, 0, c.length, position, done);
+      } else fs.writev(this.fd, [...chunks], position, done);
+    });
   }
 
   private async writeRest(

@@ -23,7 +23,12 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { DecodeError } from '../protocol/primitives/errors.js';
 import { ControlRecordType, decodeRecordBatch, parseControlBatch } from '../protocol/records/batch.js';
-import { BatchField, CONTROL_BIT, TRANSACTIONAL_BIT } from '../protocol/records/batch-view.js';
+import {
+  BatchField,
+  CONTROL_BIT,
+  readInt64Number,
+  TRANSACTIONAL_BIT,
+} from '../protocol/records/batch-view.js';
 import { crc32c } from '../protocol/records/crc32c.js';
 import { StorageError } from './errors.js';
 
@@ -184,8 +189,13 @@ export class ProducerStateManager {
     let seen: Map<bigint, { epoch: number; lastSeq: number; inTxn: boolean }> | null = null;
     for (let pos = 0; pos < records.length;) {
       const sizeBytes = records.readInt32BE(pos + BatchField.batchLength) + 12;
-      const producerId = records.readBigInt64BE(pos + BatchField.producerId);
       const attributes = records.readInt16BE(pos + BatchField.attributes);
+      // The common batch, from a producer without an id (-1: a negative high word), costs no bigint.
+      if ((attributes & CONTROL_BIT) === 0 && records.readInt32BE(pos + BatchField.producerId) < 0) {
+        pos += sizeBytes;
+        continue;
+      }
+      const producerId = records.readBigInt64BE(pos + BatchField.producerId);
       if ((attributes & CONTROL_BIT) !== 0) {
         // Markers are the coordinator's to write (Kafka's LogValidator refuses them from clients).
         if (origin === 'client') {
@@ -336,10 +346,13 @@ export class ProducerStateManager {
     let completed: CompletedTxn[] | null = null;
     for (let pos = 0; pos < records.length;) {
       const sizeBytes = records.readInt32BE(pos + BatchField.batchLength) + 12;
-      const baseOffset = Number(records.readBigInt64BE(pos + BatchField.baseOffset));
+      const baseOffset = readInt64Number(records, pos + BatchField.baseOffset);
       const lastOffsetDelta = records.readInt32BE(pos + BatchField.lastOffsetDelta);
       const lastOffset = baseOffset + lastOffsetDelta;
-      const producerId = records.readBigInt64BE(pos + BatchField.producerId);
+      const producerId =
+        records.readInt32BE(pos + BatchField.producerId) < 0
+          ? -1n
+          : records.readBigInt64BE(pos + BatchField.producerId);
       if (producerId >= 0n) {
         const attributes = records.readInt16BE(pos + BatchField.attributes);
         const epoch = records.readInt16BE(pos + BatchField.producerEpoch);
