@@ -467,7 +467,8 @@ export class TransactionManager {
     this.newPartitions.set(key, { topic, partition });
     if (this.addScheduled) return;
     this.addScheduled = true;
-    void this.ops.enqueue(1, () => this.addPartitions()).catch(() => undefined);
+    // After the current turn, so the partitions of one sendBatch (or a loop of sends) share a request.
+    setImmediate(() => void this.ops.enqueue(1, () => this.addPartitions()).catch(() => undefined));
   }
 
   /** One AddPartitionsToTxn for every partition that joined since the last one. */
