@@ -6,14 +6,20 @@
  * consume-transform-produce loop with a consumer's group metadata), fencing by a second producer
  * with the same transactional id, a transaction the coordinator aborts on timeout, misuse in the
  * wrong state, and a kafkajs transactional producer read by Samsa's read_committed consumer.
+ * Ten transactions through a proxy that cuts connections after Produce requests reached the
+ * broker (lost answers of Produce, AddPartitionsToTxn and EndTxn alike) are read exactly once.
  * Against a scripted coordinator, the requests themselves: retries of a moved, loading or busy
  * coordinator, partitions joining in one AddPartitionsToTxn before their batches, transactional
  * batches, AddOffsetsToTxn then TxnOffsetCommit with the group's generation, EndTxn.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 
+import { startBroker, type RunningBroker } from '../../src/broker/embed.js';
 import { Admin } from '../../src/client/admin.js';
 import { Consumer, type ConsumerRecord } from '../../src/client/consumer.js';
 import { KafkaClientError } from '../../src/client/errors.js';
@@ -30,6 +36,8 @@ import type { ProduceRequest } from '../../src/protocol/generated/message/Produc
 import type { TxnOffsetCommitRequest } from '../../src/protocol/generated/message/TxnOffsetCommitRequest.js';
 import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
 import { BatchField, TRANSACTIONAL_BIT } from '../../src/protocol/records/batch-view.js';
+import { DroppingProxy } from '../broker/interop/dropping-proxy.js';
+import { freePort } from '../broker/interop/process.js';
 import {
   apiVersionsBody,
   respond,
@@ -544,6 +552,91 @@ void describe('transactions against a broker', { timeout: 60_000 }, () => {
     );
   });
 });
+
+void describe(
+  'transactions through a proxy that cuts connections after Produce requests reached the broker',
+  { timeout: 60_000 },
+  () => {
+    void test('committed transactions are read exactly once and in order, aborted ones not at all', async () => {
+      const proxy = await DroppingProxy.listen({ every: 3, maxDrops: 10, after: 2 });
+      const dataDir = mkdtempSync(join(tmpdir(), 'samsa-txn-proxy-'));
+      let broker: RunningBroker | null = null;
+      const closing: { close(): Promise<void> }[] = [];
+      try {
+        const port = await freePort();
+        broker = await startBroker({
+          port,
+          dataDir,
+          config: { 'advertised.listeners': `PLAINTEXT://127.0.0.1:${proxy.port}` },
+        });
+        proxy.setTarget(port);
+        const bootstrapServers = broker.bootstrap;
+        const admin = new Admin({ bootstrapServers });
+        closing.push(admin);
+        const topic = 'txn-proxy';
+        await admin.createTopics([{ name: topic, numPartitions: 3 }]);
+        const p = new Producer({
+          bootstrapServers,
+          transactionalId: 'tx-proxy',
+          batchSize: 1024,
+          lingerMs: 1,
+          retryBackoffMs: 10,
+          retryBackoffMaxMs: 50,
+        });
+        closing.push(p);
+        await p.initTransactions();
+        const TRANSACTIONS = 10;
+        const PER_TRANSACTION = 300;
+        const expected: string[] = [];
+        for (let t = 0; t < TRANSACTIONS; t++) {
+          p.beginTransaction();
+          const sent = Array.from({ length: PER_TRANSACTION }, (_, i) => `v-${t * PER_TRANSACTION + i}`);
+          await p.sendBatch(sent.map((value, i) => ({ topic, key: `k${i % 11}`, value })));
+          if (t % 4 === 3) {
+            await p.abortTransaction();
+          } else {
+            await p.commitTransaction();
+            expected.push(...sent);
+          }
+        }
+        const c = new Consumer({
+          bootstrapServers,
+          isolationLevel: 'read_committed',
+          autoOffsetReset: 'earliest',
+        });
+        closing.push(c);
+        c.assign([0, 1, 2].map((partition) => ({ topic, partition })));
+        const got: ConsumerRecord[] = [];
+        const start = Date.now();
+        while (got.length < expected.length && Date.now() - start < 15_000) got.push(...(await c.poll(100)));
+        for (let i = 0; i < 3; i++) got.push(...(await c.poll(100)));
+        const values = got.map((r) => r.value!.toString());
+        assert.equal(new Set(values).size, values.length, 'no record read twice');
+        assert.deepEqual(
+          [...values].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
+          expected,
+          'exactly the committed records',
+        );
+        const last = new Map<number, number>();
+        for (const r of got) {
+          const i = Number(r.value!.toString().slice(2));
+          assert.ok(
+            i > (last.get(r.partition) ?? -1),
+            `partition ${r.partition} in send order at ${r.value!.toString()}`,
+          );
+          last.set(r.partition, i);
+        }
+        assert.ok(proxy.stats.drops >= 5, `the proxy cut ≥ 5 connections at Produce (${proxy.stats.drops})`);
+        assert.ok(proxy.repeats().batches >= 1, 'batches whose answer was lost reached the broker again');
+      } finally {
+        for (const c of closing.reverse()) await c.close().catch(() => undefined);
+        await broker?.stop();
+        await proxy.close();
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------
 // A scripted broker (node 0, itself): leader of t-0..t-2, transaction and group coordinator.
