@@ -41,7 +41,10 @@
  * BENCH_CLIENT_SECTION_MS (40000) time bound of a section's measured rounds (3 rounds at least);
  * BENCH_CLIENT_PARTITIONS (4); BENCH_CLIENT_ONLY=1,3 runs only those sections;
  * BENCH_CLIENT_CPU_PROF=<dir> runs the Samsa worker with --cpu-prof into <dir> (summarize with
- * bench/broker/profile.ts).
+ * bench/broker/profile.ts); BENCH_CLIENT_AB=<checkout> adds a second Samsa worker running the
+ * client of another checkout of this repository (e.g. `git worktree add /tmp/base HEAD~1`, with
+ * node_modules linked; compiled runs load its dist/), in the same rounds, and prints the paired
+ * ratio of this client to that one: the effect of a change, measured in one run.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,6 +76,7 @@ const SECTION_MS = envInt('BENCH_CLIENT_SECTION_MS', 40_000, 1000, 3_600_000);
 const PARTITIONS = envInt('BENCH_CLIENT_PARTITIONS', 4, 1, 64);
 const only = new Set((process.env['BENCH_CLIENT_ONLY'] ?? '1,2,3,4').split(',').map((s) => s.trim()));
 const profDir = process.env['BENCH_CLIENT_CPU_PROF'];
+const abRoot = process.env['BENCH_CLIENT_AB'];
 const KEY_BYTES = 10;
 /** Send calls in flight per producer, and Samsa's requests in flight per connection (its default). */
 const WINDOW = 5;
@@ -195,7 +199,28 @@ interface Env {
   broker: Child;
   bootstrap: string;
   admin: Admin;
-  workers: Record<ClientName, Child>;
+  workers: Record<ClientName, Child> & { 'samsa-ab'?: Child };
+  /** Whether the A/B worker (another checkout's Samsa client) runs. */
+  ab: boolean;
+}
+
+/** The workers: one per client, and `samsa-ab` for an A/B run (BENCH_CLIENT_AB). */
+type WorkerName = ClientName | 'samsa-ab';
+const AB_SUFFIX = ' (A/B)';
+
+function workerOf(env: Env, name: WorkerName): Child {
+  const w = env.workers[name];
+  if (w === undefined) throw new Error(`no ${name} worker`);
+  return w;
+}
+
+/** `name` against `name (A/B)`: the median and range of the per-round ratios, printed after the table. */
+const abLines: string[] = [];
+function addAb(section: string, a: Figures, b: Figures): void {
+  const r = pairedRatio(a.rate, b.rate);
+  abLines.push(
+    `  ${section}: ${a.name} / ${b.name} = ${r.median.toFixed(2)}x ${spread(r.all, 2)}; client CPU per record ${(median(a.cpuPerK) / median(b.cpuPerK)).toFixed(2)}x`,
+  );
 }
 
 let topicSeq = 0;
@@ -225,7 +250,7 @@ async function benchProduce(env: Env, section: string, shape: MessageShape): Pro
   // the metadata of every topic it ever produced to, and fails once one is gone (the workers
   // start new producers for the next section).
   const created: string[] = [];
-  const variant = (fig: Figures, client: ClientName, mode: SamsaProduceMode) => ({
+  const variant = (fig: Figures, client: WorkerName, mode: SamsaProduceMode) => ({
     fig,
     run: async (warm: boolean): Promise<void> => {
       const topic = `produce-${client}-${++topicSeq}`;
@@ -233,7 +258,7 @@ async function benchProduce(env: Env, section: string, shape: MessageShape): Pro
       created.push(topic);
       {
         const b0 = await usage(env.broker);
-        const reply = await env.workers[client].call({
+        const reply = await workerOf(env, client).call({
           cmd: 'produce',
           bootstrap: env.bootstrap,
           session: section,
@@ -261,12 +286,19 @@ async function benchProduce(env: Env, section: string, shape: MessageShape): Pro
       }
     },
   });
+  const ab = {
+    samsaBatch: newFigures(figs.samsaBatch.name + AB_SUFFIX),
+    samsaSend: newFigures(figs.samsaSend.name + AB_SUFFIX),
+  };
   try {
     await rounds([
       variant(figs.samsaBatch, 'samsa', 'sendBatch'),
       variant(figs.kafkajs, 'kafkajs', 'sendBatch'),
       variant(figs.platformatic, 'platformatic', 'sendBatch'),
       variant(figs.samsaSend, 'samsa', 'send'),
+      ...(env.ab
+        ? [variant(ab.samsaBatch, 'samsa-ab', 'sendBatch'), variant(ab.samsaSend, 'samsa-ab', 'send')]
+        : []),
     ]);
   } finally {
     await env.admin.deleteTopics(created);
@@ -277,6 +309,13 @@ async function benchProduce(env: Env, section: string, shape: MessageShape): Pro
   addRows(section, [figs.samsaBatch, figs.samsaSend, figs.kafkajs, figs.platformatic], false);
   addRatios(section, figs.samsaBatch, figs.kafkajs, figs.platformatic, true);
   addRatios(section, figs.samsaSend, figs.kafkajs, figs.platformatic, false);
+  if (env.ab) {
+    addRows(section, [ab.samsaBatch, ab.samsaSend], false);
+    addRatios(section, ab.samsaBatch, figs.kafkajs, figs.platformatic, false);
+    addRatios(section, ab.samsaSend, figs.kafkajs, figs.platformatic, false);
+    addAb(section, figs.samsaBatch, ab.samsaBatch);
+    addAb(section, figs.samsaSend, ab.samsaSend);
+  }
 }
 
 async function benchConsume(env: Env, section: string, shape: MessageShape): Promise<void> {
@@ -304,11 +343,11 @@ async function benchConsume(env: Env, section: string, shape: MessageShape): Pro
       kafkajs: newFigures('kafkajs'),
       platformatic: newFigures('platformatic'),
     };
-    const variant = (fig: Figures, client: ClientName) => ({
+    const variant = (fig: Figures, client: WorkerName) => ({
       fig,
       run: async (warm: boolean): Promise<void> => {
         const b0 = await usage(env.broker);
-        const reply = await env.workers[client].call({
+        const reply = await workerOf(env, client).call({
           cmd: 'consume',
           bootstrap: env.bootstrap,
           topic,
@@ -331,14 +370,21 @@ async function benchConsume(env: Env, section: string, shape: MessageShape): Pro
         fig.startupMs.push(r.startupMs);
       },
     });
+    const abSamsa = newFigures(figs.samsa.name + AB_SUFFIX);
     await rounds([
       variant(figs.samsa, 'samsa'),
       variant(figs.kafkajs, 'kafkajs'),
       variant(figs.platformatic, 'platformatic'),
+      ...(env.ab ? [variant(abSamsa, 'samsa-ab')] : []),
     ]);
     console.log(`${section}: ${figs.kafkajs.rate.length} rounds`);
     addRows(section, [figs.samsa, figs.kafkajs, figs.platformatic], true);
     addRatios(section, figs.samsa, figs.kafkajs, figs.platformatic, true);
+    if (env.ab) {
+      addRows(section, [abSamsa], true);
+      addRatios(section, abSamsa, figs.kafkajs, figs.platformatic, false);
+      addAb(section, figs.samsa, abSamsa);
+    }
   } finally {
     await env.admin.deleteTopics([topic]);
   }
@@ -366,29 +412,25 @@ try {
   const broker = new Child('server', ['broker', root, JSON.stringify(brokerConfig)]);
   children.push(broker);
   // Workers live beside this file; Child resolves scripts next to bench/broker/procs.ts.
-  const worker = (name: ClientName): Child => {
+  const worker = (name: ClientName, args: string[] = []): Child => {
     const flags =
       name === 'samsa' && profDir !== undefined
         ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(profDir)}`]
         : [];
-    const c = new Child('../client/worker', [name], flags);
+    const c = new Child('../client/worker', [name, ...args], flags);
     children.push(c);
     return c;
   };
-  const workers = {
+  const workers: Env['workers'] = {
     samsa: worker('samsa'),
     kafkajs: worker('kafkajs'),
     platformatic: worker('platformatic'),
   };
-  const [b] = await Promise.all([
-    broker.ready,
-    workers.samsa.ready,
-    workers.kafkajs.ready,
-    workers.platformatic.ready,
-  ]);
+  if (abRoot !== undefined) workers['samsa-ab'] = worker('samsa', [path.resolve(abRoot)]);
+  const [b] = await Promise.all([broker.ready, ...children.slice(1).map((c) => c.ready)]);
   const bootstrap = `127.0.0.1:${b.message['port'] as number}`;
   admin = new Admin({ bootstrapServers: bootstrap, clientId: 'bench-admin' });
-  const env: Env = { broker, bootstrap, admin, workers };
+  const env: Env = { broker, bootstrap, admin, workers, ab: abRoot !== undefined };
   const small: MessageShape = { count: N, keyBytes: KEY_BYTES, valueBytes: 100 };
   const large: MessageShape = {
     count: Math.max(1000, Math.floor(N / 4)),
@@ -408,6 +450,7 @@ printTable();
 console.log(
   '\nrecords/s: median of the rounds; MB/s: keys + values; cpu/broker µs/1k: CPU time of the client process / the broker per 1,000 records; ratios: median of per-round records/s ratios',
 );
+if (abLines.length > 0) console.log(`\nA/B against ${abRoot}:\n${abLines.join('\n')}`);
 console.log(`\n${loadText()} at the end`);
 console.log(`\ntargets:\n${targets.map((t) => `  ${t}`).join('\n')}`);
 console.log(`\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s`);

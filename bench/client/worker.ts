@@ -2,7 +2,11 @@
  * One client of the client benchmark, in a process of its own (so its garbage, JIT state and
  * CPU time are its own, not shared with the other clients or the broker):
  *
- *   worker.ts samsa | kafkajs | platformatic
+ *   worker.ts samsa [<repository root>] | kafkajs | platformatic
+ *
+ * With a repository root (another checkout of Samsa, e.g. a `git worktree` of an older commit),
+ * the Samsa worker loads that checkout's client: an A/B run compares two versions of the client
+ * in the same run (BENCH_CLIENT_AB in main.ts).
  *
  * Driven by main.ts over the IPC channel (bench/broker/procs.ts): it reports `{ type: 'ready' }`,
  * then answers `{ id, cmd }` messages:
@@ -12,7 +16,9 @@
  * The messages are made here by `makeMessages` (the same bytes in every worker, built before the
  * clock starts), so the clients send exactly the same keys and values.
  */
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import type { MessageShape } from './messages.js';
 import { makeMessages } from './messages.js';
 
@@ -79,7 +85,7 @@ const ROUND_TIMEOUT_MS = 180_000;
 
 const client = process.argv[2] as ClientName | undefined;
 if (client !== 'samsa' && client !== 'kafkajs' && client !== 'platformatic') {
-  process.stderr.write('usage: worker.ts samsa | kafkajs | platformatic\n');
+  process.stderr.write('usage: worker.ts samsa [<repository root>] | kafkajs | platformatic\n');
   process.exit(2);
 }
 const send = (m: unknown): void => {
@@ -120,7 +126,18 @@ async function windowed<T>(
 
 // ------------------------------------------------------------------ Samsa
 
-const samsa = client === 'samsa' ? await import('../../src/client/index.js') : null;
+const samsaRoot = process.argv[3];
+type SamsaClient = typeof import('../../src/client/index.js');
+const samsa: SamsaClient | null =
+  client !== 'samsa'
+    ? null
+    : samsaRoot === undefined
+      ? await import('../../src/client/index.js')
+      : ((await import(
+          pathToFileURL(
+            path.join(samsaRoot, import.meta.url.endsWith('.ts') ? 'src' : 'dist/src', 'client', 'index.js'),
+          ).href
+        )) as SamsaClient);
 type SamsaProducer = InstanceType<NonNullable<typeof samsa>['Producer']>;
 const samsaProducers = new Map<string, SamsaProducer>();
 

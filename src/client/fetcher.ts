@@ -3,9 +3,10 @@
  * record batches turned into ConsumerRecords, and ListOffsets for resets and lookups.
  *
  * - One Fetch in flight per leader, covering that leader's fetchable partitions (assigned, with
- *   a position, not paused, nothing buffered). A partition with data buffered is not fetched
- *   again until the consumer has drained it, which bounds prefetching to one response per
- *   partition (and fetchMaxBytes per leader in flight).
+ *   a position, not paused, fewer than two responses buffered). A partition whose response is
+ *   being drained is fetched again from the end of that response, so the broker works on the
+ *   next records while the application handles these; at most two responses per partition are
+ *   held (and fetchMaxBytes per leader is in flight).
  * - Sessionless fetches (epoch -1, KIP-227 sessions are not used); topic ids from Fetch v13
  *   when the metadata has them.
  * - Responses are decoded lazily, a batch at a time as records are drained: compressed batches
@@ -246,6 +247,30 @@ export class CompletedFetch {
     );
   }
 
+  private endOffset: bigint | null = null;
+
+  /**
+   * Where the fetch after this one starts: past the last whole batch, as `nextFetchOffset` will be
+   * once every batch is drained (batches wholly below the fetch offset do not move it, a torn
+   * batch at the end is left for the next fetch). Found from the batch headers alone, so the next
+   * fetch can go out while these records are still being drained. A bad batch found while
+   * draining ends the drain short of it: a fetch made from here is then stale, and dropped as
+   * such, since it does not start at the partition's position.
+   */
+  get prefetchOffset(): bigint {
+    if (this.endOffset === null) {
+      let end = this.fetchOffset;
+      const scan = new BatchSplitter(this.splitter.buf);
+      while (scan.next()) {
+        const view = new BatchView(scan.batch());
+        const batchEnd = view.baseOffset + BigInt(view.lastOffsetDelta) + 1n;
+        if (batchEnd > end) end = batchEnd;
+      }
+      this.endOffset = end;
+    }
+    return this.endOffset;
+  }
+
   /** No more records will come out (they may all have been skipped). */
   get exhausted(): boolean {
     return this.done && this.failure === null;
@@ -417,6 +442,18 @@ const FETCH_TOPIC_IDS_MIN_VERSION = 13;
 /** The Samsa broker and Kafka 3+ serve Fetch from v4 (message format v2, isolation level). */
 const FETCH_MIN_VERSION = 4;
 const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+/**
+ * Responses held per partition: the one being drained and one fetched ahead. Buffered data is
+ * so bounded by twice maxPartitionFetchBytes per partition (and fetchMaxBytes per response).
+ */
+export const MAX_BUFFERED_FETCHES_PER_PARTITION = 2;
+
+interface FetchTarget {
+  tp: TopicPartition;
+  topicId: string;
+  leaderEpoch: number;
+  fetchOffset: bigint;
+}
 
 export interface ListedOffset {
   offset: bigint;
@@ -460,11 +497,6 @@ export class Fetcher {
     }
   }
 
-  hasBufferedFor(tp: TopicPartition): boolean {
-    const key = keyOf(tp);
-    return this.buffered.some((c) => keyOf(c.tp) === key);
-  }
-
   /**
    * Up to `max` records from the buffered responses, in arrival order, advancing positions.
    * Throws the first pending error (after returning what came before it, Java-style).
@@ -501,14 +533,51 @@ export class Fetcher {
     return out;
   }
 
-  /** Sends a Fetch to every leader with fetchable partitions and none in flight. */
+  /**
+   * The offset the next fetch of `tp` starts at: past its last buffered response (prefetching),
+   * else its position; null when it must not be fetched now (MAX_BUFFERED_FETCHES_PER_PARTITION
+   * responses buffered, or a buffered response that cannot move the partition forward).
+   */
+  private nextFetchOffset(
+    state: PartitionState,
+    buffered: { last: CompletedFetch; count: number } | undefined,
+  ): bigint | null {
+    if (buffered === undefined) return state.position;
+    if (buffered.count >= MAX_BUFFERED_FETCHES_PER_PARTITION) return null;
+    const offset = buffered.last.prefetchOffset;
+    return offset > buffered.last.fetchOffset ? offset : null;
+  }
+
+  /** Per partition key: the last buffered response and how many there are. */
+  private bufferedByPartition(): Map<string, { last: CompletedFetch; count: number }> {
+    const out = new Map<string, { last: CompletedFetch; count: number }>();
+    for (const f of this.buffered) {
+      const key = keyOf(f.tp);
+      const b = out.get(key);
+      if (b === undefined) out.set(key, { last: f, count: 1 });
+      else {
+        b.last = f;
+        b.count++;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Sends a Fetch to every leader with fetchable partitions and none in flight. A partition whose
+   * response is still being drained is fetched again from the end of that response (Java's
+   * consumer prefetches too): the broker prepares the next records while the application handles
+   * these. At most MAX_BUFFERED_FETCHES_PER_PARTITION responses per partition are held.
+   */
   sendFetches(): void {
     if (this.closed) return;
-    const byLeader = new Map<number, { tp: TopicPartition; topicId: string; leaderEpoch: number }[]>();
+    const byLeader = new Map<number, FetchTarget[]>();
     let leaderUnknown = false;
     const now = this.clock.nowMs();
+    const buffered = this.bufferedByPartition();
     for (const tp of this.states.fetchable()) {
-      if (this.hasBufferedFor(tp)) continue;
+      const fetchOffset = this.nextFetchOffset(this.states.get(tp)!, buffered.get(keyOf(tp)));
+      if (fetchOffset === null) continue;
       const meta = this.cluster.cachedTopic(tp.topic);
       const p = meta?.partitions.find((x) => x.partition === tp.partition);
       if (meta === undefined || p === undefined || p.leader < 0) {
@@ -518,7 +587,7 @@ export class Fetcher {
       if (this.inFlight.has(p.leader) || (this.backoffUntilMs.get(p.leader) ?? 0) > now) continue;
       let list = byLeader.get(p.leader);
       if (list === undefined) byLeader.set(p.leader, (list = []));
-      list.push({ tp, topicId: meta.topicId, leaderEpoch: p.leaderEpoch });
+      list.push({ tp, topicId: meta.topicId, leaderEpoch: p.leaderEpoch, fetchOffset });
     }
     if (leaderUnknown) this.requestMetadataRefresh();
     for (const [nodeId, partitions] of byLeader) {
@@ -549,10 +618,7 @@ export class Fetcher {
       });
   }
 
-  private async fetchFrom(
-    nodeId: number,
-    partitions: { tp: TopicPartition; topicId: string; leaderEpoch: number }[],
-  ): Promise<void> {
+  private async fetchFrom(nodeId: number, partitions: FetchTarget[]): Promise<void> {
     const conn = await this.cluster.connectionTo(nodeId);
     const useIds = partitions.every((p) => p.topicId !== NO_TOPIC_ID && p.topicId !== '');
     const version = conn.version(ApiKey.Fetch, useIds ? undefined : FETCH_TOPIC_IDS_MIN_VERSION - 1);
@@ -566,10 +632,8 @@ export class Fetcher {
     const topics = new Map<string, FetchRequest.FetchTopic>();
     const offsets = new Map<string, bigint>();
     const nameById = new Map<string, string>();
-    for (const { tp, topicId, leaderEpoch } of partitions) {
-      const position = this.states.get(tp)?.position;
-      if (position === null || position === undefined) continue;
-      offsets.set(keyOf(tp), position);
+    for (const { tp, topicId, leaderEpoch, fetchOffset } of partitions) {
+      offsets.set(keyOf(tp), fetchOffset);
       nameById.set(topicId, tp.topic);
       let t = topics.get(tp.topic);
       if (t === undefined) {
@@ -582,7 +646,7 @@ export class Fetcher {
         ...apis.Fetch.request.structs.FetchPartition(),
         partition: tp.partition,
         currentLeaderEpoch: leaderEpoch,
-        fetchOffset: position,
+        fetchOffset,
         partitionMaxBytes: this.config.maxPartitionFetchBytes,
       });
     }
@@ -614,6 +678,7 @@ export class Fetcher {
       throw kafkaError(response.errorCode, `Fetch from ${conn.address}`);
     }
     let stale = false;
+    const buffered = this.bufferedByPartition();
     for (const t of response.responses) {
       const topic = nameById === null ? t.topic : nameById.get(t.topicId);
       if (topic === undefined) continue;
@@ -621,8 +686,11 @@ export class Fetcher {
         const tp = { topic, partition: p.partitionIndex };
         const fetchOffset = offsets.get(tpKey(topic, p.partitionIndex));
         const state = this.states.get(tp);
-        // Reassigned, sought or paused while the fetch was out: the answer no longer applies.
-        if (fetchOffset === undefined || state === undefined || state.position !== fetchOffset) continue;
+        // Reassigned, sought or paused while the fetch was out: the answer no longer applies. A
+        // prefetch applies only where the buffered records end (collect() checks again).
+        const last = buffered.get(tpKey(topic, p.partitionIndex))?.last;
+        const expected = last === undefined ? state?.position : last.prefetchOffset;
+        if (fetchOffset === undefined || state === undefined || expected !== fetchOffset) continue;
         if (p.highWatermark >= 0n) state.highWatermark = p.highWatermark;
         if (p.logStartOffset >= 0n) state.logStartOffset = p.logStartOffset;
         switch (p.errorCode) {
