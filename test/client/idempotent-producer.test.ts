@@ -15,9 +15,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 
 import { startBroker, type RunningBroker } from '../../src/broker/embed.js';
+import { ProducerBatch, recordPayloadBytes, wireSequence } from '../../src/client/accumulator.js';
 import { Admin } from '../../src/client/admin.js';
 import { ConfigError } from '../../src/client/errors.js';
 import { Producer, type ProducerOptions, type RecordMetadata } from '../../src/client/producer.js';
+import { CompressionCodec } from '../../src/protocol/compression/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { ApiKey, apis } from '../../src/protocol/generated/api-keys.js';
 import { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
@@ -185,6 +187,64 @@ void describe('idempotence options (Kafka 3 rules)', () => {
       );
     });
   }
+});
+
+void describe('sequences in batch headers', () => {
+  function batchWith(count: number): ProducerBatch {
+    const b = new ProducerBatch('t', 0, 1000);
+    for (let i = 0; i < count; i++) {
+      const value = Buffer.from(`v${i}`);
+      const record = {
+        offsetDelta: 0,
+        timestampDelta: 0,
+        key: null,
+        value,
+        headers: [],
+        timestamp: 1000 + i,
+      };
+      b.append(
+        record,
+        b.bytesFor(recordPayloadBytes(null, value, []), 1000 + i),
+        0,
+        { resolve() {}, reject() {} },
+        i,
+      );
+    }
+    return b;
+  }
+  const decode = (buf: Buffer): DecodedRecordBatch => {
+    const d = decodeRecordBatch(buf, { maxDecompressedBytes: 1 << 20 });
+    assert.ok(
+      !(d instanceof Error),
+      `the batch decodes (CRC included): ${d instanceof Error ? d.message : ''}`,
+    );
+    return d;
+  };
+
+  void test('sequences wrap to 0 after INT32_MAX on the wire, as in Kafka', () => {
+    assert.equal(wireSequence(2 ** 31 - 1), 2 ** 31 - 1);
+    assert.equal(wireSequence(2 ** 31), 0);
+    assert.equal(wireSequence(2 ** 31 + 5), 5);
+    const b = batchWith(3);
+    b.setProducerState(42n, 7, 2 ** 31 - 2, false);
+    const d = decode(b.encode(CompressionCodec.None));
+    assert.deepEqual([d.producerId, d.producerEpoch, d.baseSequence], [42n, 7, 2 ** 31 - 2]);
+    assert.equal(b.nextSequenceOrdinal, 2 ** 31 + 1, 'positions go on past the wrap');
+  });
+
+  void test('a compressed batch sized before its sequence is stamped in place, with a valid CRC', () => {
+    const b = batchWith(20);
+    const before = b.encode(CompressionCodec.Gzip);
+    b.setProducerState(9n, 1, 2 ** 31 + 3, true);
+    const after = b.encode(CompressionCodec.Gzip);
+    assert.equal(after, before, 'not encoded (compressed) again');
+    const d = decode(after);
+    assert.deepEqual([d.producerId, d.producerEpoch, d.baseSequence, d.isTransactional], [9n, 1, 3, true]);
+    assert.deepEqual(
+      d.records.map((r) => r.value!.toString()),
+      Array.from({ length: 20 }, (_, i) => `v${i}`),
+    );
+  });
 });
 
 void describe('idempotent producer against a broker', { timeout: 60_000 }, () => {

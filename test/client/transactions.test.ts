@@ -393,6 +393,22 @@ void describe('transactions against a broker', { timeout: 60_000 }, () => {
     );
   });
 
+  void test('a fenced producer sending to a partition of its aborted transaction fails at Produce', async () => {
+    const topic = 'txn-fenced-produce';
+    await createTopic(topic, 1);
+    const first = producer({ transactionalId: 'tx-fence-produce' });
+    await first.initTransactions();
+    first.beginTransaction();
+    await first.send({ topic, value: 'zombie-0' });
+    const second = producer({ transactionalId: 'tx-fence-produce' });
+    await second.initTransactions();
+    // The partition is in the first one's transaction already: no AddPartitionsToTxn, the broker refuses the batch.
+    await assert.rejects(first.send({ topic, value: 'zombie-1' }), isClientError(FENCED));
+    assert.equal(first.transactionState, 'fatalError');
+    await assert.rejects(first.send({ topic, value: 'zombie-2' }), isClientError(FENCED, /fatal/));
+    assert.deepEqual(await read(topic, 1, 'read_committed', 0), [], 'nothing of the zombie is committed');
+  });
+
   void test('a send of a fenced producer fails too: AddPartitionsToTxn is refused', async () => {
     const topic = 'txn-fenced-send';
     await createTopic(topic, 2);
