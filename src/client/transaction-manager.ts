@@ -17,6 +17,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
+import type { InitProducerIdResponse } from '../protocol/generated/message/InitProducerIdResponse.js';
 import type { Clock } from '../runtime/clock.js';
 import type { ProducerBatch } from './accumulator.js';
 import type { Cluster } from './cluster.js';
@@ -410,29 +411,35 @@ export class TransactionManager {
     deadlineMs: number,
   ): Promise<void> {
     const id = this.transactionalId!;
-    const r = await coordinatorCall(
-      this.callContext,
-      'transaction',
-      id,
-      `InitProducerId for transactional id ${id}`,
-      deadlineMs,
-      async (conn) => {
-        const version = versionOf(conn, ApiKey.InitProducerId, 'InitProducerId');
-        if (producerId >= 0n && version < 3) {
-          throw kafkaError(
-            ErrorCode.UNSUPPORTED_VERSION,
-            `InitProducerId v3+ (epoch bump) to ${conn.address}`,
-          );
-        }
-        const res = await conn.send(apis.InitProducerId, version, {
-          transactionalId: id,
-          transactionTimeoutMs: this.o.transactionTimeoutMs,
-          producerId,
-          producerEpoch,
-        });
-        return { code: res.errorCode, value: res };
-      },
-    );
+    let r: InitProducerIdResponse;
+    try {
+      r = await coordinatorCall(
+        this.callContext,
+        'transaction',
+        id,
+        `InitProducerId for transactional id ${id}`,
+        deadlineMs,
+        async (conn) => {
+          const version = versionOf(conn, ApiKey.InitProducerId, 'InitProducerId');
+          if (producerId >= 0n && version < 3) {
+            throw kafkaError(
+              ErrorCode.UNSUPPORTED_VERSION,
+              `InitProducerId v3+ (epoch bump) to ${conn.address}`,
+            );
+          }
+          const res = await conn.send(apis.InitProducerId, version, {
+            transactionalId: id,
+            transactionTimeoutMs: this.o.transactionTimeoutMs,
+            producerId,
+            producerEpoch,
+          });
+          return { code: res.errorCode, value: res };
+        },
+      );
+    } catch (e) {
+      // Fencing and authorization errors are fatal; a timeout leaves the call to be made again.
+      throw this.coordinatorFailure(asClientError(e));
+    }
     this.sequences.setIdentity(r.producerId, r.producerEpoch);
     this.bumpOnAbort = false;
     this.o.log(`transactional id ${id}: producer id ${this.producerId}, epoch ${this.producerEpoch}`);
@@ -650,7 +657,11 @@ export class TransactionManager {
     this.requireTransactional('commitTransaction');
     if (this.txnState === 'abortableError') throw this.mustAbort('commitTransaction');
     if (this.txnState !== 'inTransaction' && this.txnState !== 'committing') {
-      throw illegalState(`commitTransaction without an open transaction (state ${this.txnState})`);
+      throw illegalState(
+        this.txnState === 'aborting'
+          ? 'commitTransaction after abortTransaction started (call abortTransaction() again to finish it)'
+          : `commitTransaction without an open transaction (state ${this.txnState})`,
+      );
     }
     this.txnState = 'committing';
     const deadlineMs = this.deadline();
@@ -673,7 +684,11 @@ export class TransactionManager {
     this.requireTransactional('abortTransaction');
     const s = this.txnState;
     if (s !== 'inTransaction' && s !== 'abortableError' && s !== 'aborting') {
-      throw illegalState(`abortTransaction without an open transaction (state ${s})`);
+      throw illegalState(
+        s === 'committing'
+          ? 'abortTransaction after commitTransaction started (call commitTransaction() again to finish it)'
+          : `abortTransaction without an open transaction (state ${s})`,
+      );
     }
     this.txnState = 'aborting';
     const deadlineMs = this.deadline();
