@@ -248,7 +248,7 @@ function compareOutput(partition: number, input: readonly Read[], output: readon
 
 // ------------------------------------------------------------------ tests
 
-void describe('exactly-once under crashes', () => {
+void describe('exactly-once under crashes', { timeout: TIME_MS + 90_000 }, () => {
   void test(`consume → transform → produce, ${RECORDS} records, the processor SIGKILLed ${KILLS} times: each input once, in order, read committed`, async (t) => {
     await withBroker(BROKER_CONFIG, async (b) => {
       const started = Date.now();
@@ -403,7 +403,7 @@ void describe('exactly-once under crashes', () => {
   });
 });
 
-void describe('transactional checker', () => {
+void describe('transactional checker', { timeout: 300_000 }, () => {
   void test(`${CHECK_TXNS} transactions of 4 concurrent kafkajs producers (commit, abort, fenced zombies): no aborted reads, no lost writes, no duplicates, monotonic offsets`, async (t) => {
     await withBroker(BROKER_CONFIG, async (b) => {
       const topic = 'txn-check';
