@@ -693,6 +693,7 @@ export class ClassicGroups {
     memberId: string,
     groupInstanceId: string | null,
     generationId: number,
+    isTransactional = false,
   ): number {
     if (group.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (generationId < 0 && group.state === 'Empty') return ErrorCode.NONE;
@@ -700,10 +701,11 @@ export class ClassicGroups {
       const invalid = this.validateMember(group, memberId, groupInstanceId);
       if (invalid !== ErrorCode.NONE) return invalid;
       if (generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    } else if (group.state !== 'Empty') {
+    } else if (!isTransactional && group.state !== 'Empty') {
+      // As Kafka: TxnOffsetCommit before v3 carries no member, so it is taken from anyone.
       return ErrorCode.UNKNOWN_MEMBER_ID;
     }
-    if (group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!isTransactional && group.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
   }
 

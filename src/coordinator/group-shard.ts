@@ -391,6 +391,7 @@ export class GroupShard {
         groupInstanceId: apiVersion >= 3 ? req.groupInstanceId : null,
       },
       9,
+      true,
     );
     if (groupError !== ErrorCode.NONE) return allCodes(req.topics, groupError);
     const { results, records } = this.offsetRecords(req.groupId, req.topics, topicExists, () => null);
@@ -495,6 +496,7 @@ export class GroupShard {
   private validateCommit(
     req: Pick<OffsetCommitRequest, 'groupId' | 'generationIdOrMemberEpoch' | 'memberId' | 'groupInstanceId'>,
     apiVersion: number,
+    isTransactional = false,
   ): number {
     if (req.groupId === '') return ErrorCode.INVALID_GROUP_ID;
     if (this.consumer.has(req.groupId)) {
@@ -513,6 +515,7 @@ export class GroupShard {
       req.memberId,
       req.groupInstanceId,
       req.generationIdOrMemberEpoch,
+      isTransactional,
     );
   }
 
