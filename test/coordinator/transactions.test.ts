@@ -281,19 +281,40 @@ void describe('transactions', () => {
       TxnState.PrepareCommit,
       'markers keep failing: still preparing',
     );
-    assert.equal(
-      await h.coordinator.addPartitions(h.shard(), 'tx', producerId, 0, [P1]),
-      ErrorCode.CONCURRENT_TRANSACTIONS,
-    );
-    assert.equal(
-      (await h.coordinator.initProducerId(h.shard(), 'tx', 60_000, null)).errorCode,
-      ErrorCode.CONCURRENT_TRANSACTIONS,
-    );
+    // Requests wait (up to a second) for the completion, then give up with CONCURRENT_TRANSACTIONS.
+    const adding = h.coordinator.addPartitions(h.shard(), 'tx', producerId, 0, [P1]);
+    const initing = h.coordinator.initProducerId(h.shard(), 'tx', 60_000, null);
+    await settle();
+    h.clock.advance(999);
+    await settle();
+    h.clock.advance(1);
+    await settle();
+    assert.equal(await adding, ErrorCode.CONCURRENT_TRANSACTIONS);
+    assert.equal((await initing).errorCode, ErrorCode.CONCURRENT_TRANSACTIONS);
+    h.failingMarkers.clear();
+    for (let i = 0; i < 10 && h.shard().txns.get('tx')?.state !== TxnState.CompleteCommit; i++) {
+      h.clock.advance(1000);
+      await settle();
+    }
+    assert.equal(h.shard().txns.get('tx')?.state, TxnState.CompleteCommit, 'the retry wrote the markers');
+    assert.ok(h.markers.length >= 2, 'the markers were written again');
+  });
+
+  void test('the next transaction right after EndTxn waits for the markers instead of CONCURRENT_TRANSACTIONS', async () => {
+    const h = await harness();
+    const { producerId } = await h.coordinator.initProducerId(h.shard(), 'tx', 60_000, null);
+    await h.coordinator.addPartitions(h.shard(), 'tx', producerId, 0, [P0]);
+    h.failingMarkers.add('orders-0');
+    assert.equal(await h.coordinator.endTxn(h.shard(), 'tx', producerId, 0, true), ErrorCode.NONE);
+    const next = h.coordinator.addPartitions(h.shard(), 'tx', producerId, 0, [P1]);
+    await settle();
     h.failingMarkers.clear();
     h.clock.advance(100);
     await settle();
-    assert.equal(h.shard().txns.get('tx')?.state, TxnState.CompleteCommit, 'the retry wrote the markers');
-    assert.ok(h.markers.length >= 2, 'the markers were written again');
+    assert.equal(await next, ErrorCode.NONE, 'added once the previous transaction completed');
+    const m = h.shard().txns.get('tx')!;
+    assert.equal(m.state, TxnState.Ongoing);
+    assert.deepEqual([...m.partitions.values()], [P1]);
   });
 
   void test('a transaction open for longer than its timeout is aborted, fencing its producer', async () => {

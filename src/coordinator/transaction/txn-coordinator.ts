@@ -78,6 +78,8 @@ export interface InitProducerIdResult {
 /** First delay before writing markers that failed again (the partition is offline, say); it doubles. */
 const MARKER_RETRY_MS = 100;
 const MARKER_RETRY_MAX_MS = 5_000;
+/** How long a request waits for the previous transaction of its id to complete before CONCURRENT_TRANSACTIONS. */
+const COMPLETION_WAIT_MS = 1_000;
 
 /** The `__transaction_state` partition of a transactional id. */
 export function partitionForTransactionalId(transactionalId: string, partitions: number): number {
@@ -149,7 +151,7 @@ export class TransactionCoordinator {
           for (const m of shard.txns.values()) {
             if (m.state === TxnState.PrepareCommit || m.state === TxnState.PrepareAbort) {
               shard.transitioning.add(m.transactionalId);
-              this.track(this.complete(shard, m));
+              this.startCompletion(shard, m);
             }
           }
         },
@@ -225,6 +227,24 @@ export class TransactionCoordinator {
     }
   }
 
+  /**
+   * Resolves once the previous transaction of `id` has completed (markers written), or after
+   * COMPLETION_WAIT_MS: a producer starting its next transaction right after EndTxn would
+   * otherwise get CONCURRENT_TRANSACTIONS and back off (300 ms in kafkajs), as Kafka 4's
+   * coordinator also avoids by waiting (KAFKA-18654).
+   */
+  private afterCompletion(shard: TxnShard, id: string): Promise<void> {
+    const completion = shard.completions.get(id);
+    if (completion === undefined) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const cancel = this.deps.clock.schedule(COMPLETION_WAIT_MS, resolve);
+      void completion.then(() => {
+        cancel();
+        resolve();
+      });
+    });
+  }
+
   /** Writes `next` as the state of its id; the error code for the client when it fails. */
   private async persist(shard: TxnShard, next: TxnMetadata | null, id: string): Promise<number> {
     try {
@@ -253,6 +273,18 @@ export class TransactionCoordinator {
     if (transactionTimeoutMs <= 0 || transactionTimeoutMs > this.deps.config.transactionMaxTimeoutMs) {
       return Promise.resolve(fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT));
     }
+    return this.afterCompletion(shard, transactionalId).then(() =>
+      this.initProducerIdNow(shard, transactionalId, transactionTimeoutMs, expected, fail),
+    );
+  }
+
+  private initProducerIdNow(
+    shard: TxnShard,
+    transactionalId: string,
+    transactionTimeoutMs: number,
+    expected: { producerId: bigint; producerEpoch: number } | null,
+    fail: (errorCode: number) => InitProducerIdResult,
+  ): Promise<InitProducerIdResult> {
     return this.exclusive(
       shard,
       transactionalId,
@@ -369,6 +401,18 @@ export class TransactionCoordinator {
     partitions: TxnPartition[],
   ): Promise<number> {
     if (transactionalId === '') return Promise.resolve(ErrorCode.INVALID_REQUEST);
+    return this.afterCompletion(shard, transactionalId).then(() =>
+      this.addPartitionsNow(shard, transactionalId, producerId, producerEpoch, partitions),
+    );
+  }
+
+  private addPartitionsNow(
+    shard: TxnShard,
+    transactionalId: string,
+    producerId: bigint,
+    producerEpoch: number,
+    partitions: TxnPartition[],
+  ): Promise<number> {
     const early = this.producerError(shard, transactionalId, producerId, producerEpoch);
     if (early !== null) return Promise.resolve(early);
     return this.exclusive(shard, transactionalId, ErrorCode.CONCURRENT_TRANSACTIONS, async () => {
@@ -471,8 +515,18 @@ export class TransactionCoordinator {
     prepared.lastProducerEpoch = next.lastProducerEpoch;
     // The id stays in transition until its markers are written and the completion is durable.
     handOver();
-    this.track(this.complete(shard, prepared));
+    this.startCompletion(shard, prepared);
     return ErrorCode.NONE;
+  }
+
+  /** Finishes a prepared transaction in the background; requests for the id may wait for it. */
+  private startCompletion(shard: TxnShard, prepared: TxnMetadata): void {
+    const id = prepared.transactionalId;
+    const done: Promise<void> = this.complete(shard, prepared).finally(() => {
+      if (shard.completions.get(id) === done) shard.completions.delete(id);
+    });
+    shard.completions.set(id, done);
+    this.track(done);
   }
 
   /** Writes the markers of a prepared transaction, then its Complete state. Holds the id's transition. */
