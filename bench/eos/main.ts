@@ -6,14 +6,14 @@
  *
  *   transactional   a kafkajs transactional producer (its defaults): per transaction of
  *                   BENCH_EOS_TXN_SIZE (100) messages: begin, one send() (AddPartitionsToTxn +
- *                   Produce), commit (EndTxn)                              target ≥ 0.7x idempotent
+ *                   Produce), commit (EndTxn)                      ratio to idempotent
  *   transactional, short back-off   the same with kafkajs's retry back-off at 10 ms instead of
  *                   300 ms: EndTxn is answered once the transaction is prepared (as Kafka does) and
  *                   the next AddPartitionsToTxn meets CONCURRENT_TRANSACTIONS while the markers
  *                   are written; the Java client retries that after 20 ms (KAFKA-5477), kafkajs
  *                   after its general back-off (kafkajs#304). This line isolates the broker's cost.
  *   idempotent      a kafkajs idempotent producer: one send() of the same 100 messages  (baseline)
- *   plain           a kafkajs producer without idempotence, same sends: idempotent ≥ 0.95x plain
+ *   plain           a kafkajs producer without idempotence, same sends: idempotent / plain ratio
  *
  * Every producer has one request in flight (kafkajs's idempotent producer requires it) and acks=-1;
  * messages carry a key (spread over the topic's 3 partitions, so each transaction has 3) and a
@@ -22,7 +22,7 @@
  * 20 rounds, stopping after BENCH_EOS_MS (30,000 ms) of rounds. The broker runs in this process
  * (startBroker on a temporary folder, removed at the end), so the clients' CPU time and the
  * broker's share one event loop: the figures are end-to-end records/s as a kafkajs application
- * sees them.
+ * sees them. Issue 7 sets no target for these ratios; they are printed to be compared.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs';
 
 import { startBroker } from '../../src/broker/embed.js';
-import { interleave, median, ratioText, spread, verdict, pairedRatio } from '../storage/support.js';
+import { interleave, median, ratioText, spread } from '../storage/support.js';
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -163,9 +163,6 @@ async function main(): Promise<void> {
     const retriesPerTxn = (key: 'txn' | 'fast'): string =>
       ((addPartitions[key].n - transactions[key]) / transactions[key]).toFixed(2);
 
-    const ratio = pairedRatio(txnRates, idemRates).median;
-    const fastRatio = pairedRatio(fastRates, idemRates).median;
-    const idemVsPlain = pairedRatio(idemRates, plainRates).median;
     const sortedCommit = [...commitMs].sort((a, b) => a - b);
     const p99 =
       sortedCommit[Math.min(sortedCommit.length - 1, Math.floor(0.99 * sortedCommit.length))] ?? NaN;
@@ -177,19 +174,19 @@ async function main(): Promise<void> {
       `   baseline  idempotent produce, sends of ${txnSize}                     ${f0(median(idemRates))} records/s ${spread(idemRates)}`,
     );
     console.log(
-      `   HEADLINE  transactional produce, transactions of ${txnSize}           ${f0(median(txnRates))} records/s ${spread(txnRates)}   ${ratioText(txnRates, idemRates)}   target >= 0.7x: ${verdict(ratio >= 0.7)}`,
+      `   HEADLINE  transactional produce, transactions of ${txnSize}           ${f0(median(txnRates))} records/s ${spread(txnRates)}   ${ratioText(txnRates, idemRates)}`,
     );
     console.log(
       `             kafkajs defaults: ${perTxn(median(txnRates))}, ${retriesPerTxn('txn')} AddPartitionsToTxn retries per transaction (CONCURRENT_TRANSACTIONS: the previous one's markers still being written), each after kafkajs's ${DEFAULT_RETRY_MS} ms back-off`,
     );
     console.log(
-      `             transactional, retry back-off ${FAST_RETRY_MS} ms             ${f0(median(fastRates))} records/s ${spread(fastRates)}   ${ratioText(fastRates, idemRates)}   (>= 0.7x: ${verdict(fastRatio >= 0.7)})   ${perTxn(median(fastRates))}, ${retriesPerTxn('fast')} retries per transaction`,
+      `             transactional, retry back-off ${FAST_RETRY_MS} ms             ${f0(median(fastRates))} records/s ${spread(fastRates)}   ${ratioText(fastRates, idemRates)}   ${perTxn(median(fastRates))}, ${retriesPerTxn('fast')} retries per transaction`,
     );
     console.log(
       `             EndTxn (commit) median ${median(commitMs).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; ${markersPerTxn.toFixed(2)} markers per transaction`,
     );
     console.log(
-      `             plain produce (no idempotence), sends of ${txnSize}          ${f0(median(plainRates))} records/s ${spread(plainRates)}   idempotent vs plain: ${ratioText(idemRates, plainRates)}   target >= 0.95x: ${verdict(idemVsPlain >= 0.95)}`,
+      `             plain produce (no idempotence), sends of ${txnSize}          ${f0(median(plainRates))} records/s ${spread(plainRates)}   idempotent vs plain: ${ratioText(idemRates, plainRates)}`,
     );
   } finally {
     await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
