@@ -15,12 +15,15 @@
 export { Producer, type ProducerOptions, type CompressionName } from './producer.js';
 export type { ProducerRecord, RecordHeadersInput } from './record-input.js';
 export type { RecordMetadata } from './accumulator.js';
+export type { TransactionState } from './transaction-manager.js';
+export type { TransactionOffset, GroupMetadataInput } from './txn-requests.js';
 export {
   Consumer,
   type ConsumerOptions,
   type ConsumerBatch,
   type RunHandlers,
   type OffsetAndTimestamp,
+  type ConsumerGroupMetadata,
 } from './consumer.js';
 export type { ConsumerRecord, IsolationLevel, OffsetResetStrategy } from './fetcher.js';
 export type { CommittedOffset, RebalanceListener } from './group-membership.js';
