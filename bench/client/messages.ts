@@ -18,6 +18,15 @@ export interface Messages {
 
 const cache = new Map<string, Messages>();
 
+/**
+ * Drops the cached messages: a worker that only consumes from now on must not carry hundreds of
+ * thousands of live objects that the other clients' processes do not have (every full garbage
+ * collection marks them).
+ */
+export function forgetMessages(): void {
+  cache.clear();
+}
+
 /** The messages of `shape`, built once per process (views into one buffer of values). */
 export function makeMessages(shape: MessageShape): Messages {
   const id = `${shape.count}/${shape.keyBytes}/${shape.valueBytes}`;

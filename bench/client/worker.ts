@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { MessageShape } from './messages.js';
-import { makeMessages } from './messages.js';
+import { forgetMessages, makeMessages } from './messages.js';
 
 export type ClientName = 'samsa' | 'kafkajs' | 'platformatic';
 
@@ -417,6 +417,8 @@ process.on('message', (m: Command) => {
         return;
       }
       case 'consume': {
+        // The pre-fill's messages (Samsa's worker writes the topic) are not needed to read it.
+        forgetMessages();
         const fn =
           client === 'samsa' ? samsaConsume : client === 'kafkajs' ? kafkajsConsume : platformaticConsume;
         send({ id: m.id, result: await withTimeout(`${client} consume`, fn(m)) });

@@ -572,7 +572,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         throw e;
       }
       const records = this.fetcher.collect(this.options.maxPollRecords);
-      // Fetch the next records while the application handles these (bounded: one response per partition).
+      // Fetch the next records while the application handles these (bounded: two responses per partition).
       this.fetcher.sendFetches();
       if (records.length > 0) return records;
       const remaining = deadline - this.clock.nowMs();
