@@ -43,6 +43,7 @@ import {
 import { Cluster, type ClientOptions, type TopicMetadata } from './cluster.js';
 import { clientError, ConfigError, kafkaError, KafkaClientError } from './errors.js';
 import { intOption, resolveClientOptions } from './options.js';
+import { Fifo } from './fifo.js';
 import { keyPartition, StickyPartitioner } from './partitioner.js';
 import {
   IDEMPOTENT_MAX_IN_FLIGHT,
@@ -134,7 +135,7 @@ export class Producer {
   private closing: Promise<void> | null = null;
   private flushes = 0;
 
-  private readonly admissions: Admission[] = [];
+  private readonly admissions = new Fifo<Admission>();
   private admitting = false;
   private admissionsQueued = 0;
   private admissionsDone = 0;
@@ -288,7 +289,7 @@ export class Producer {
       'TRANSACTION_ABORTED',
       false,
     );
-    for (const a of this.admissions.splice(0)) a.sink.reject(a.index, aborted);
+    for (const a of this.admissions.takeAll()) a.sink.reject(a.index, aborted);
     this.admissionsDone = this.admissionsQueued;
     this.notifyAdmissionWaiters();
     this.accumulator.abortUndrained(aborted);
@@ -389,7 +390,7 @@ export class Producer {
       this.state = 'closed';
       const closed = clientError('CLIENT_CLOSED', 'the producer was closed before the record was sent');
       // None of these holds memory: admit() takes it only right before appending.
-      for (const a of this.admissions.splice(0)) a.sink.reject(a.index, closed);
+      for (const a of this.admissions.takeAll()) a.sink.reject(a.index, closed);
       this.admissionsDone = this.admissionsQueued;
       this.notifyAdmissionWaiters();
       this.accumulator.rejectWaiters(closed);
@@ -459,7 +460,7 @@ export class Producer {
     if (this.admitting) return;
     this.admitting = true;
     try {
-      for (let a = this.admissions[0]; a !== undefined; a = this.admissions[0]) {
+      for (let a = this.admissions.peek(); a !== undefined; a = this.admissions.peek()) {
         let reserved = false;
         try {
           const meta = await this.waitForMetadata(a.record, a.deadlineMs);
@@ -470,7 +471,7 @@ export class Producer {
           }
           reserved = true;
           // Closing while waiting: doClose already failed this admission.
-          if (this.admissions[0] !== a) {
+          if (this.admissions.peek() !== a) {
             this.accumulator.release(a.reservedBytes);
             continue;
           }
@@ -487,7 +488,7 @@ export class Producer {
           if (reserved) this.accumulator.release(a.reservedBytes);
           a.sink.reject(a.index, asError(e));
         }
-        if (this.admissions[0] === a) this.admissions.shift();
+        if (this.admissions.peek() === a) this.admissions.shift();
         this.admissionsDone++;
         this.notifyAdmissionWaiters();
       }
