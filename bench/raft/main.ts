@@ -65,7 +65,8 @@ const fetchTimeoutMs = envInt('BENCH_RAFT_FETCH_TIMEOUT_MS', electionMs, 10, 60_
 const FETCH_MAX_WAIT_MS = 200;
 /** Bounds on every wait of the benchmark. */
 const LEADER_WAIT_MS = 30_000;
-const FAILOVER_WAIT_MS = 30_000;
+/** A kill after which no new leader commits within this long counts as failed (ten election timeouts). */
+const FAILOVER_WAIT_MS = Math.max(5_000, 10 * electionMs);
 const CATCH_UP_WAIT_MS = 30_000;
 /** The failover prober asks the survivors this often (ms) whether they lead. */
 const PROBE_INTERVAL_MS = 2;

@@ -136,6 +136,8 @@ export class FileRaftLog implements RaftLog {
   /** A segment was created or removed since the folder was last fsynced. */
   private dirDirty = false;
   private closed = false;
+  /** Set when a write failed: every later call throws it. */
+  private offline: Error | null = null;
 
   /** Entries [cacheStart, end) from `cache[cacheHead]` on, unless the cache is empty. */
   private cache: LogEntry[] = [];
@@ -210,6 +212,14 @@ export class FileRaftLog implements RaftLog {
 
   append(entries: readonly LogEntry[]): void {
     this.checkOpen();
+    try {
+      this.appendUnguarded(entries);
+    } catch (e) {
+      throw this.goOffline(e);
+    }
+  }
+
+  private appendUnguarded(entries: readonly LogEntry[]): void {
     if (entries.length === 0) return;
     let expected = this.end;
     let lastEpoch = this.lastEpoch;
@@ -269,6 +279,14 @@ export class FileRaftLog implements RaftLog {
 
   truncateTo(offset: number): void {
     this.checkOpen();
+    try {
+      this.truncateToUnguarded(offset);
+    } catch (e) {
+      throw this.goOffline(e);
+    }
+  }
+
+  private truncateToUnguarded(offset: number): void {
     if (offset >= this.end) return;
     if (offset < this.start) {
       throw new RangeError(`truncateTo(${offset}) below the log start ${this.start} (the snapshot's end)`);
@@ -309,7 +327,7 @@ export class FileRaftLog implements RaftLog {
       this.epochs.pop();
     }
     this.cacheTruncate(offset);
-    this.flush();
+    this.flushUnguarded();
     if (prefix !== null) {
       fs.unlinkSync(path.join(this.dir, TRUNCATION_FILE));
       fs.fsyncSync(this.dirFd);
@@ -349,6 +367,14 @@ export class FileRaftLog implements RaftLog {
 
   flush(): void {
     this.checkOpen();
+    try {
+      this.flushUnguarded();
+    } catch (e) {
+      throw this.goOffline(e);
+    }
+  }
+
+  private flushUnguarded(): void {
     for (const s of this.segments) {
       if (!s.dirty) continue;
       if (this.fsync) fs.fdatasyncSync(s.fd);
@@ -367,6 +393,14 @@ export class FileRaftLog implements RaftLog {
 
   installSnapshot(snapshot: Snapshot): void {
     this.checkOpen();
+    try {
+      this.installSnapshotUnguarded(snapshot);
+    } catch (e) {
+      throw this.goOffline(e);
+    }
+  }
+
+  private installSnapshotUnguarded(snapshot: Snapshot): void {
     const current = this.snapshot;
     if (current !== null && snapshot.endOffset <= current.endOffset) return;
     writeFileDurably(
@@ -385,7 +419,7 @@ export class FileRaftLog implements RaftLog {
     if (continues) this.dropBelow(snapshot.endOffset, snapshot.epoch);
     else this.resetTo(snapshot.endOffset, snapshot.epoch);
     this.dirDirty = true;
-    this.flush();
+    this.flushUnguarded();
   }
 
   /** Closes the files (the log is unusable after). What was not flushed may or may not be on disk. */
@@ -400,6 +434,21 @@ export class FileRaftLog implements RaftLog {
 
   private checkOpen(): void {
     if (this.closed) throw new Error(`raft log in ${this.dir} is closed`);
+    if (this.offline !== null) throw this.offline;
+  }
+
+  /**
+   * A write, fsync or rename failed: what is on disk is no longer known, so the log refuses
+   * every later call until it is reopened (recovery then finds out), as Kafka takes such a log
+   * offline. Returns the error to throw.
+   */
+  private goOffline(cause: unknown): Error {
+    // A misuse (an append that does not continue the log, …) is refused before any I/O.
+    if (cause instanceof RangeError) return cause;
+    const e = new Error(`raft log in ${this.dir} is offline until reopened: ${String(cause)}`, { cause });
+    this.offline = e;
+    this.logLine(e.message);
+    return e;
   }
 
   private activeSegment(): Segment {

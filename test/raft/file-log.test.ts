@@ -383,6 +383,24 @@ void describe('FileRaftLog', () => {
     log.close();
   });
 
+  void test('a failed write takes the log offline until it is reopened', () => {
+    const dir = freshDir();
+    let log = open(dir, { segmentBytesMax: 1 });
+    log.append(entries(0, 1));
+    // The next segment cannot be created: a folder has its name (EISDIR, even for root).
+    fs.mkdirSync(path.join(dir, segmentFileName(1)));
+    assert.throws(() => log.append(entries(1, 1)), /offline until reopened/);
+    assert.throws(() => log.flush(), /offline until reopened/, 'every later call is refused');
+    assert.throws(() => log.append(entries(1, 1)), /offline until reopened/);
+    log.close();
+    fs.rmdirSync(path.join(dir, segmentFileName(1)));
+    log = open(dir, { segmentBytesMax: 1 });
+    assert.deepEqual(dump(log), ['0@1:e0@1'], 'recovery finds what reached the disk');
+    log.append(entries(1, 1));
+    assert.equal(log.endOffset, 2);
+    log.close();
+  });
+
   void test('behaves as MemoryLog over seeded operation sequences, reopened along the way', () => {
     for (let seed = 1; seed <= COMPARISON_SEEDS; seed++) compareWithMemoryLog(seed);
   });

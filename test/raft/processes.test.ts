@@ -167,3 +167,80 @@ void test('three processes over TCP: the leader is SIGKILLed, a new one commits,
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
+
+void test('a follower that was down while the others snapshotted catches up from the snapshot (FetchSnapshot over TCP)', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'samsa-raft-procs-'));
+  const ids = [1, 2, 3];
+  const cluster = new Cluster({
+    ids,
+    ports: await freePorts(3),
+    dirOf: (id) => path.join(root, `node-${id}`),
+    args: [
+      '--election-timeout-ms',
+      String(ELECTION_TIMEOUT_MS),
+      '--fetch-timeout-ms',
+      String(FETCH_TIMEOUT_MS),
+      '--election-backoff-max-ms',
+      String(ELECTION_TIMEOUT_MS),
+      '--fetch-max-wait-ms',
+      String(FETCH_MAX_WAIT_MS),
+    ],
+  });
+  const startedAtMs = Date.now();
+  try {
+    await Promise.all(ids.map((id) => cluster.start(id)));
+    const { leader } = await cluster.waitForLeader(LEADER_WAIT_MS);
+    const acked: Acked[] = [];
+    const commit = async (tag: string): Promise<void> => {
+      for (let i = 0; i < PROPOSALS; i++) {
+        const a = await propose(leader, [`${tag}-${i}`, `${tag}-${i}-b`]);
+        assert.ok(a !== null, `the leader commits ${tag}-${i}`);
+        acked.push(a);
+      }
+    };
+    await commit('early');
+    const down = cluster.live().find((p) => p !== leader)!;
+    await down.kill();
+    await commit('while-down');
+    // Both running nodes snapshot what they applied and drop their logs below it.
+    const snapshotEnds: number[] = [];
+    for (const p of cluster.live()) {
+      const waitUntil = Date.now() + CATCH_UP_WAIT_MS;
+      while ((await p.state()).appliedEnd <= acked.at(-1)!.offset) {
+        assert.ok(Date.now() < waitUntil, `node ${p.id} applies everything before its snapshot`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const r = await p.command({ cmd: 'snapshot' });
+      assert.equal(r['ok'], true, `node ${p.id} takes a snapshot`);
+      snapshotEnds.push(r['endOffset'] as number);
+    }
+    const leaderState = await leader.state();
+    assert.ok(
+      leaderState.logStart > 0,
+      `the leader's log starts after its snapshot (${leaderState.logStart})`,
+    );
+
+    const back = await cluster.start(down.id);
+    await commit('after');
+    const waitUntil = Date.now() + CATCH_UP_WAIT_MS;
+    while ((await back.state()).appliedEnd <= acked.at(-1)!.offset) {
+      assert.ok(Date.now() < waitUntil, `node ${back.id} catches up`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(
+      back.events.some((e) => e.event === 'snapshot-loaded'),
+      'the returning node loaded the snapshot it fetched',
+    );
+    const expected = acked.sort((a, b) => a.offset - b.offset).flatMap((a) => a.data);
+    for (const p of cluster.live()) {
+      const seq = (await p.command({ cmd: 'dump' }))['entries'] as string[];
+      assert.deepEqual(seq, expected, `node ${p.id} has every acknowledged entry, in order`);
+    }
+  } catch (e) {
+    printTrace(cluster, startedAtMs);
+    throw e;
+  } finally {
+    await cluster.killAll();
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
