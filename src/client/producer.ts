@@ -463,7 +463,9 @@ export class Producer {
       for (let a = this.admissions.peek(); a !== undefined; a = this.admissions.peek()) {
         let reserved = false;
         try {
-          const meta = await this.waitForMetadata(a.record, a.deadlineMs);
+          // Known metadata needs no wait (nor a turn of the microtask queue per record: a topic's
+          // first send queues every later one behind it, thousands at a time).
+          const meta = this.usableMetadata(a.record) ?? (await this.waitForMetadata(a.record, a.deadlineMs));
           if (!this.accumulator.tryReserve(a.reservedBytes)) {
             // Waiters make every batch ready, so the sender frees memory as fast as it can.
             this.sender.scheduleDrain();
