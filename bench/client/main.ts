@@ -19,6 +19,11 @@
  * client's CPU time its own (printed per 1,000 records beside the rate). The machine has few
  * cores, shared with other work: rates drift, so clients run round by round in rotating order
  * (A B C, B C A, C A B, …) and each ratio is the median of per-round ratios, with its range.
+ * Reading the CPU columns: with cores to spare a client's rate is bounded by the busier of its
+ * own process and the broker (a client that fetches or sends ahead keeps both busy at once); on
+ * a loaded machine the two take turns, and a ratio tends to (the other client's CPU + the
+ * broker's) / (Samsa's CPU + the broker's), per record. The broker's share is the same work for
+ * every client, so where it dominates (1 KiB records) it caps what any client can gain.
  *
  * Comparable settings: no compression, acks=all (one broker: the same as acks=1), idempotence
  * off (kafkajs' and platformatic's default), the murmur2 key partitioner (the Java default, all
