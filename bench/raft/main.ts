@@ -68,6 +68,8 @@ const LEADER_WAIT_MS = 30_000;
 /** A kill after which no new leader commits within this long counts as failed (ten election timeouts). */
 const FAILOVER_WAIT_MS = Math.max(5_000, 10 * electionMs);
 const CATCH_UP_WAIT_MS = 30_000;
+/** Log lines shown for a slow failover. */
+const SURVIVOR_LOG_LINES_MAX = 12;
 /** The failover prober asks the survivors this often (ms) whether they lead. */
 const PROBE_INTERVAL_MS = 2;
 /** Samples for the round-trip baselines. */
@@ -476,6 +478,7 @@ async function benchFailover(root: string): Promise<void> {
       );
       await victim.kill();
       const killedAt = performance.now();
+      const killedAtWallMs = Date.now();
       let committedBy: NodeProcess | null = null;
       const deadline = killedAt + FAILOVER_WAIT_MS;
       for (let attempt = 0; committedBy === null && performance.now() < deadline; attempt++) {
@@ -492,9 +495,15 @@ async function benchFailover(root: string): Promise<void> {
       if (committedBy === null) {
         timeouts++;
         console.log(`   kill ${k + 1}: no new leader committed within ${FAILOVER_WAIT_MS} ms`);
+        printSurvivorLogs(survivors, killedAtWallMs);
       } else {
-        toCommitMs.push(performance.now() - killedAt);
+        const ms = performance.now() - killedAt;
+        toCommitMs.push(ms);
         if (leaderKnownMs >= 0) toLeaderMs.push(leaderKnownMs - killedAt);
+        if (ms > 2 * electionMs) {
+          console.log(`   kill ${k + 1}: ${ms.toFixed(0)} ms; what the survivors logged:`);
+          printSurvivorLogs(survivors, killedAtWallMs);
+        }
       }
       // The killed node comes back on its data dir before the next kill.
       await cluster.start(victim.id);
@@ -504,6 +513,12 @@ async function benchFailover(root: string): Promise<void> {
     await cluster.killAll();
   }
   const p99 = percentile(toCommitMs, 99);
+  console.log(
+    `   each kill → commit, sorted (ms): ${[...toCommitMs]
+      .sort((a, b) => a - b)
+      .map((x) => x.toFixed(0))
+      .join(' ')}`,
+  );
   console.log(`   kill → a new leader is known (its 'leader' event)   ${pText(toLeaderMs)}`);
   console.log(
     `   kill → a new leader commits a proposal            ${pText(toCommitMs)}   (${toCommitMs.length} kills)`,
@@ -515,6 +530,17 @@ async function benchFailover(root: string): Promise<void> {
   targets.push(
     `failover p99 ${p99.toFixed(0)} ms over ${kills} kills (≤ 2 × election timeout = ${2 * electionMs} ms)${timeouts > 0 ? `, ${timeouts} timed out` : ''}: ${verdict(ok)}`,
   );
+}
+
+/** The survivors' log lines since a kill (the core's own account of the election), at most a few. */
+function printSurvivorLogs(survivors: readonly NodeProcess[], sinceMs: number): void {
+  const lines = survivors
+    .flatMap((p) =>
+      p.logs.filter((e) => e.tMs >= sinceMs).map((e) => ({ t: e.tMs - sinceMs, text: String(e['message']) })),
+    )
+    .sort((a, b) => a.t - b.t)
+    .slice(0, SURVIVOR_LOG_LINES_MAX);
+  for (const l of lines) console.log(`      +${String(l.t).padStart(5)} ms  ${l.text}`);
 }
 
 async function proposeUntilCommitted(p: NodeProcess, data: string, timeoutMs: number): Promise<void> {

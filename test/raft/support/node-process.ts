@@ -8,9 +8,10 @@ import { fileURLToPath } from 'node:url';
 
 /** Compiled (dist/), the children run compiled too; else they run the sources through tsx. */
 const COMPILED = import.meta.url.endsWith('.js');
-const SCRIPT = fileURLToPath(
-  new URL(`../../../src/raft/process-main.${COMPILED ? 'js' : 'ts'}`, import.meta.url),
-);
+/** RAFT_PROCESS_MAIN names another process-main.ts (a patched core, say) to run instead. */
+const SCRIPT =
+  process.env['RAFT_PROCESS_MAIN'] ??
+  fileURLToPath(new URL(`../../../src/raft/process-main.${COMPILED ? 'js' : 'ts'}`, import.meta.url));
 const NODE_ARGS = COMPILED ? [SCRIPT] : ['--import', 'tsx', SCRIPT];
 /** Where `tsx` resolves from (the repository), or dist/ when compiled. */
 const CWD = fileURLToPath(new URL('../../../', import.meta.url));
