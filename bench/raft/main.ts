@@ -28,6 +28,7 @@
  * BENCH_RAFT_KILLS (20); BENCH_RAFT_ELECTION_MS (500) and BENCH_RAFT_FETCH_TIMEOUT_MS (the
  * election timeout: the fetch timeout is what detects a dead leader, so with Kafka's default
  * ratio of 2 the target is out of reach by construction — see the printed note).
+ * RAFT_PROCESS_MAIN=<path of a process-main.ts> runs the nodes from another tree (a patched core).
  * Everything is written under a temporary folder in os.tmpdir(), removed at the end.
  */
 import { spawn } from 'node:child_process';
