@@ -36,7 +36,7 @@ void describe('Raft simulation', () => {
     const elapsedMs = performance.now() - startedMs;
     const perMin = (SCHEDULES / elapsedMs) * 60_000;
     console.log(
-      `# ${SCHEDULES} schedules in ${(elapsedMs / 1000).toFixed(1)} s (${perMin.toFixed(0)} schedules/min)`,
+      `${SCHEDULES} schedules in ${(elapsedMs / 1000).toFixed(1)} s (${perMin.toFixed(0)} schedules/min)`,
     );
     assert.ok(
       failures.length === 0,

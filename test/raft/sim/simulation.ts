@@ -10,7 +10,6 @@
  * A schedule is a pure function of its seed (and the code): `runSchedule({ seed })` throws a
  * SimulationFailure naming the seed and the trace tail, and the same seed replays it.
  */
-import { MemoryLog } from '../../../src/raft/memory-log.js';
 import { PRE_VOTE_TAG } from '../../../src/raft/raft-node.js';
 import { MemoryQuorumStateStore } from '../../../src/raft/memory-quorum-state.js';
 import type {
@@ -23,7 +22,6 @@ import type {
   RaftListener,
   RaftMessage,
   RaftRole,
-  Snapshot,
 } from '../../../src/raft/types.js';
 import { SkewedClock } from './clock.js';
 import { EventQueue } from './event-queue.js';
@@ -31,6 +29,7 @@ import { InvariantChecker, InvariantViolation } from './invariants.js';
 import { decodeWire, describeMessage, encodeWire, type WireMessage } from './messages.js';
 import { Network } from './network.js';
 import { Rng, streamSeed } from './rng.js';
+import { SimLog, SimulatedCrash, type SimLogHooks } from './sim-log.js';
 import { scheduleParams, STREAM, type ParamOverrides, type ScheduleParams } from './schedule.js';
 import { encodeSnapshot } from './state-machine.js';
 import { Trace } from './trace.js';
@@ -107,13 +106,6 @@ export class SimulationFailure extends Error {
   }
 }
 
-/** The process died at a durable write: thrown out of the core, caught by the simulator. */
-class SimulatedCrash extends Error {
-  constructor(where: string) {
-    super(`simulated crash at ${where}`);
-  }
-}
-
 /** Polls at least this often, whatever nextPollMs says (a missed timer shows as a liveness failure). */
 const POLL_CAP_MS = 1000;
 /** A node asking to be polled again at once more often than this in a row is stuck. */
@@ -172,50 +164,11 @@ interface Slot {
   view: string;
 }
 
-/** The node's MemoryLog, with the simulator's hooks: deaths at durable writes, removed-entry checks. */
-class SimLog extends MemoryLog {
-  constructor(
-    private readonly sim: Simulation,
-    private readonly nodeId: number,
-  ) {
-    super();
-  }
-
-  override flush(): void {
-    this.sim.durableWrite(this.nodeId, 'flush', () => super.flush());
-  }
-
-  override truncateTo(offset: number): void {
-    this.sim.zombieCheck(this.nodeId);
-    if (offset >= this.startOffset && offset < this.endOffset) {
-      const removed = this.read(offset, Infinity, Infinity);
-      this.sim.removed(this.nodeId, removed, `truncateTo(${offset})`);
-    }
-    super.truncateTo(offset);
-  }
-
-  override append(entries: readonly LogEntry[]): void {
-    this.sim.zombieCheck(this.nodeId);
-    super.append(entries);
-  }
-
-  override installSnapshot(snapshot: Snapshot): void {
-    const end = snapshot.endOffset;
-    const before = end >= this.startOffset && end < this.endOffset ? this.read(end, Infinity, Infinity) : [];
-    this.sim.durableWrite(this.nodeId, `installSnapshot(${end}@${snapshot.epoch})`, () => {
-      super.installSnapshot(snapshot);
-      if (this.endOffset < end + before.length) {
-        this.sim.removed(this.nodeId, before.slice(this.endOffset - end), `installSnapshot(${end})`);
-      }
-    });
-  }
-}
-
 export function runSchedule(options: SimOptions): SimResult {
   return new Simulation(options).run();
 }
 
-export class Simulation {
+export class Simulation implements SimLogHooks {
   readonly params: ScheduleParams;
   private readonly seed: number;
   private readonly options: SimOptions;
