@@ -92,6 +92,17 @@ export interface SimResult {
   readonly stats: SimStats;
 }
 
+interface MutableView {
+  role: RaftRole;
+  epoch: number;
+  leaderId: number;
+  highWatermark: number;
+}
+
+function describeView(v: MutableView & { startOffset: number; endOffset: number }): string {
+  return `${v.role} e${v.epoch} leader ${v.leaderId} hw ${v.highWatermark} log ${v.startOffset}..${v.endOffset}`;
+}
+
 export class SimulationFailure extends Error {
   constructor(
     readonly seed: number,
@@ -161,7 +172,10 @@ interface Slot {
   /** Vote requests this lifetime received, by "from#correlationId", until answered. */
   readonly voteRequests: Map<string, { candidateEpoch: number; preVote: boolean }>;
   lastPollMs: number;
-  view: string;
+  /** The node's state after the latest event (reused: one object per slot). */
+  readonly view: MutableView;
+  /** The state last traced. */
+  readonly lastView: MutableView & { startOffset: number; endOffset: number };
 }
 
 export function runSchedule(options: SimOptions): SimResult {
@@ -237,7 +251,15 @@ export class Simulation implements SimLogHooks {
         immediatePolls: 0,
         voteRequests: new Map(),
         lastPollMs: -1,
-        view: '',
+        view: { role: 'unattached', epoch: -1, leaderId: -1, highWatermark: -1 },
+        lastView: {
+          role: 'unattached',
+          epoch: -1,
+          leaderId: -1,
+          highWatermark: -1,
+          startOffset: -1,
+          endOffset: -1,
+        },
       });
     }
   }
@@ -644,7 +666,7 @@ export class Simulation implements SimLogHooks {
       this.nowMs,
       `node ${s.id} CRASHES (${why}); log now ${s.log.startOffset}..${s.log.endOffset}, ${lost} unflushed lost`,
     );
-    s.view = '';
+    s.lastView.epoch = -1;
   }
 
   /** The process died at a durable write: it restarts after a short downtime (at once after healing). */
@@ -736,12 +758,25 @@ export class Simulation implements SimLogHooks {
     for (const s of this.slots) {
       const n = s.node;
       if (n === null) continue;
-      const view = { role: n.role, epoch: n.epoch, leaderId: n.leaderId, highWatermark: n.highWatermark };
-      this.checker.observeNode(s.id, view, s.log);
-      if (view.role === 'leader') this.leaderEpochs.add(view.epoch);
-      const text = `${view.role} e${view.epoch} leader ${view.leaderId} hw ${view.highWatermark} log ${s.log.startOffset}..${s.log.endOffset}`;
-      if (text !== s.view) {
-        s.view = text;
+      const v = s.view;
+      v.role = n.role;
+      v.epoch = n.epoch;
+      v.leaderId = n.leaderId;
+      v.highWatermark = n.highWatermark;
+      this.checker.observeNode(s.id, v, s.log);
+      if (v.role === 'leader') this.leaderEpochs.add(v.epoch);
+      // Traced when it changes; compared field by field, as building a string per event costs.
+      const l = s.lastView;
+      if (
+        v.role !== l.role ||
+        v.epoch !== l.epoch ||
+        v.leaderId !== l.leaderId ||
+        v.highWatermark !== l.highWatermark ||
+        s.log.startOffset !== l.startOffset ||
+        s.log.endOffset !== l.endOffset
+      ) {
+        Object.assign(l, v, { startOffset: s.log.startOffset, endOffset: s.log.endOffset });
+        const text = describeView(l);
         this.trace.add(this.nowMs, `node ${s.id}: ${text}`);
       }
     }
@@ -754,7 +789,7 @@ export class Simulation implements SimLogHooks {
         .map((s) =>
           s.node === null
             ? `${s.id}: down`
-            : `${s.id}: ${s.view}, applied to ${this.checker.appliedState(s.id)?.endOffset ?? 0}`,
+            : `${s.id}: ${describeView(s.lastView)}, applied to ${this.checker.appliedState(s.id)?.endOffset ?? 0}`,
         )
         .join('; ')
     );
