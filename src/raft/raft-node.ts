@@ -66,6 +66,8 @@ interface ReplicaProgress {
   endOffset: number;
   lastFetchMs: number;
   lastCaughtUpMs: number;
+  /** The high watermark last sent to it: a fetch at the log end waits only when it knows the current one. */
+  lastSentHw: number;
 }
 
 interface ParkedFetch {
@@ -96,6 +98,12 @@ export class RaftNode {
   private epochValue = 0;
   private votedId = -1;
   private leaderIdValue = -1;
+  /**
+   * The leader this node last stopped hearing from, in its epoch: another voter's word that it
+   * still leads is not followed (both would go back to a dead leader, in step, forever); only
+   * the leader itself (BeginQuorumEpoch) or a newer epoch moves this node to follow again.
+   */
+  private abandonedLeader = { epoch: -1, leaderId: -1 };
   private roleValue: RaftRole = 'unattached';
   private hw = 0;
   /** Entries below this offset were delivered to the listener in this process lifetime. */
@@ -295,7 +303,8 @@ export class RaftNode {
     this.setLeader(this.nodeId);
     this.persist();
     for (const v of this.voters) {
-      if (v !== this.nodeId) this.progress.set(v, { endOffset: -1, lastFetchMs: nowMs, lastCaughtUpMs: -1 });
+      if (v !== this.nodeId)
+        this.progress.set(v, { endOffset: -1, lastFetchMs: nowMs, lastCaughtUpMs: -1, lastSentHw: -1 });
     }
     // An entry of the new epoch: the high watermark can move only once one is committed.
     this.epochStartOffset = this.deps.log.endOffset;
@@ -474,7 +483,8 @@ export class RaftNode {
       body: {
         ...FetchRequest.create(),
         clusterId: this.deps.clusterId,
-        replicaId: this.nodeId,
+        // From Fetch v15 the replica is named in replicaState only (KIP-903).
+        replicaId: -1,
         replicaState: { replicaId: this.nodeId, replicaEpoch: -1n },
         maxWaitMs: this.deps.config.fetchMaxWaitMs,
         minBytes: 1,
@@ -535,7 +545,13 @@ export class RaftNode {
       if (this.roleValue === 'follower' && nowMs >= this.fetchDeadlineMs) {
         this.log(`no answer from leader ${this.leaderIdValue} for ${this.deps.config.fetchTimeoutMs} ms`);
         if (this.isVoter) {
-          this.becomeProspective(nowMs);
+          this.abandonedLeader = { epoch: this.epochValue, leaderId: this.leaderIdValue };
+          // Followers of one leader time out together (they got the same answers): a random
+          // pause before the pre-vote keeps them from splitting the next election's votes.
+          this.becomeProspectiveAfterBackoff(
+            nowMs,
+            Math.floor(this.deps.random() * (this.deps.config.electionTimeoutMs / 2)),
+          );
           return;
         }
         this.setLeader(-1);
@@ -571,11 +587,15 @@ export class RaftNode {
     }
   }
 
-  private becomeProspectiveAfterBackoff(nowMs: number): void {
+  private becomeProspectiveAfterBackoff(
+    nowMs: number,
+    delayMs = Math.floor(this.deps.random() * this.deps.config.electionBackoffMaxMs),
+  ): void {
     this.clearRoleState();
     this.roleValue = 'prospective';
+    this.setLeader(-1);
     this.granted.add(this.nodeId);
-    this.electionDeadlineMs = nowMs + Math.floor(this.deps.random() * this.deps.config.electionBackoffMaxMs);
+    this.electionDeadlineMs = nowMs + delayMs;
     // The pre-vote round starts when that backoff ends (poll sees prospective at its deadline).
   }
 
@@ -746,7 +766,8 @@ export class RaftNode {
       (p.leaderEpoch === this.epochValue &&
         p.leaderId >= 0 &&
         p.leaderId !== this.nodeId &&
-        this.leaderIdValue < 0)
+        this.leaderIdValue < 0 &&
+        !(this.abandonedLeader.epoch === p.leaderEpoch && this.abandonedLeader.leaderId === p.leaderId))
     ) {
       this.onEpochHint(p.leaderEpoch, p.leaderId, nowMs);
       return;
@@ -815,6 +836,7 @@ export class RaftNode {
       this.roleValue === 'follower'
     ) {
       // The leader resigned: its preferred successors run first, the others after a backoff.
+      this.abandonedLeader = { epoch: this.epochValue, leaderId: this.leaderIdValue };
       const rank = p.preferredSuccessors.indexOf(this.nodeId);
       const delayMs =
         rank === 0
@@ -893,7 +915,7 @@ export class RaftNode {
     // Any fetch of this epoch shows the replica is alive (check-quorum), whatever it gets back.
     let progress = this.progress.get(from);
     if (progress === undefined && !this.voters.includes(from)) {
-      progress = { endOffset: -1, lastFetchMs: nowMs, lastCaughtUpMs: -1 };
+      progress = { endOffset: -1, lastFetchMs: nowMs, lastCaughtUpMs: -1, lastSentHw: -1 };
       this.progress.set(from, progress);
     }
     if (progress !== undefined) progress.lastFetchMs = nowMs;
@@ -926,7 +948,9 @@ export class RaftNode {
       if (fetchOffset >= log.endOffset) progress.lastCaughtUpMs = nowMs;
     }
     this.updateHighWatermark(nowMs);
-    if (fetchOffset < log.endOffset) {
+    // Something to read, or a newer high watermark than the replica knows (often moved by this
+    // very fetch): answer now, so followers apply commits without waiting out a long poll.
+    if (fetchOffset < log.endOffset || (progress !== undefined && progress.lastSentHw < this.hw)) {
       this.answerFetch(from, correlationId, fetchOffset);
       return;
     }
@@ -952,6 +976,8 @@ export class RaftNode {
       });
       return;
     }
+    const progress = this.progress.get(to);
+    if (progress !== undefined) progress.lastSentHw = this.hw;
     const entries =
       fetchOffset < log.endOffset
         ? log.read(fetchOffset, this.deps.config.fetchMaxEntries, this.deps.config.fetchMaxBytes)
