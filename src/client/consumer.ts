@@ -26,8 +26,14 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import type { Clock } from '../runtime/clock.js';
-import { assignorByName, isAssignorName, type AssignorName } from './assignors.js';
+import { assignorByName } from './assignors.js';
 import { Cluster, type ClientOptions } from './cluster.js';
+import {
+  resolveConsumerOptions,
+  type ConsumerOptions,
+  type ResolvedConsumerOptions,
+} from './consumer-options.js';
+import { ConsumerReaders, type RunHandlers } from './consumer-readers.js';
 import { ConfigError, kafkaError, KafkaClientError, clientError } from './errors.js';
 import {
   EARLIEST_TIMESTAMP,
@@ -37,8 +43,6 @@ import {
   PartitionStates,
   Signal,
   type ConsumerRecord,
-  type IsolationLevel,
-  type OffsetResetStrategy,
 } from './fetcher.js';
 import {
   GroupMembership,
@@ -47,7 +51,6 @@ import {
   type OffsetToCommit,
   type RebalanceListener,
 } from './group-membership.js';
-import { boolOption, enumOption, intOption } from './options.js';
 import {
   checkTopicPartition,
   compareStrings,
@@ -58,59 +61,12 @@ import {
   type TopicPartitionOffset,
 } from './topic-partition.js';
 
+export { resolveConsumerOptions, type ConsumerOptions } from './consumer-options.js';
+export type { ConsumerBatch, RunHandlers } from './consumer-readers.js';
 export type { ConsumerRecord, IsolationLevel, OffsetResetStrategy } from './fetcher.js';
 export type { CommittedOffset, RebalanceListener } from './group-membership.js';
 export type { AssignorName } from './assignors.js';
 export type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
-
-export interface ConsumerOptions {
-  /** The consumer group; without it the consumer can only assign() and cannot commit. */
-  groupId?: string;
-  /** Static membership (KIP-345): a stable identity that survives restarts within sessionTimeoutMs. */
-  groupInstanceId?: string;
-  /** Where to start without a committed offset, or after an out-of-range one. Default 'latest'. */
-  autoOffsetReset?: OffsetResetStrategy;
-  /** Default true with a groupId (false, and not allowed, without one). */
-  enableAutoCommit?: boolean;
-  /** Default 5000. */
-  autoCommitIntervalMs?: number;
-  /** Default 45000. */
-  sessionTimeoutMs?: number;
-  /** Default 3000; must be below sessionTimeoutMs. */
-  heartbeatIntervalMs?: number;
-  /** The longest the application may go between polls before leaving the group. Default 300000. */
-  maxPollIntervalMs?: number;
-  /** Default 500. */
-  maxPollRecords?: number;
-  /** Default 1. */
-  fetchMinBytes?: number;
-  /** Default 500. */
-  fetchMaxWaitMs?: number;
-  /** Default 52428800 (50 MiB). */
-  fetchMaxBytes?: number;
-  /** Default 1048576 (1 MiB). */
-  maxPartitionFetchBytes?: number;
-  /** Default 'read_uncommitted'. */
-  isolationLevel?: IsolationLevel;
-  /** In order of preference. Default ['range', 'cooperative-sticky'] (Kafka 3+). */
-  partitionAssignmentStrategy?: AssignorName[];
-}
-
-export interface ConsumerBatch {
-  topic: string;
-  partition: number;
-  /** In offset order, never empty. */
-  records: ConsumerRecord[];
-  /** The partition's high watermark when the records were fetched (-1 if unknown). */
-  highWatermark: bigint;
-}
-
-export interface RunHandlers {
-  /** Called with each partition's records of a poll; the batch counts as consumed once it resolves. */
-  eachBatch?: (batch: ConsumerBatch) => Promise<void> | void;
-  /** Called with each record; the record counts as consumed once it resolves. */
-  eachRecord?: (record: ConsumerRecord) => Promise<void> | void;
-}
 
 export interface OffsetAndTimestamp extends TopicPartition {
   /** The first offset whose timestamp is at or after the one asked for; null if there is none. */
@@ -124,102 +80,6 @@ export interface ConsumerGroupMetadata {
   generationId: number;
   memberId: string;
   groupInstanceId: string | null;
-}
-
-interface ResolvedConsumerOptions {
-  groupId: string | null;
-  groupInstanceId: string | null;
-  autoOffsetReset: OffsetResetStrategy;
-  enableAutoCommit: boolean;
-  autoCommitIntervalMs: number;
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  maxPollIntervalMs: number;
-  maxPollRecords: number;
-  fetchMinBytes: number;
-  fetchMaxWaitMs: number;
-  fetchMaxBytes: number;
-  maxPartitionFetchBytes: number;
-  isolationLevel: IsolationLevel;
-  partitionAssignmentStrategy: AssignorName[];
-}
-
-const INT32_MAX = 0x7fffffff;
-/** Polls inside the iterator and run() wait this long at most before looking at close() again. */
-const LOOP_POLL_MS = 1000;
-
-/** Validates consumer options; errors name the option and the value given. */
-export function resolveConsumerOptions(o: ConsumerOptions): ResolvedConsumerOptions {
-  const groupId = o.groupId ?? null;
-  if (groupId !== null && (typeof groupId !== 'string' || groupId.length === 0)) {
-    throw new ConfigError(`groupId must be a non-empty string, got ${JSON.stringify(groupId)}`);
-  }
-  const groupInstanceId = o.groupInstanceId ?? null;
-  if (groupInstanceId !== null) {
-    if (typeof groupInstanceId !== 'string' || groupInstanceId.length === 0) {
-      throw new ConfigError(
-        `groupInstanceId must be a non-empty string, got ${JSON.stringify(groupInstanceId)}`,
-      );
-    }
-    if (groupId === null) throw new ConfigError(`groupInstanceId ${groupInstanceId} needs a groupId`);
-  }
-  const enableAutoCommit = boolOption('enableAutoCommit', o.enableAutoCommit, groupId !== null);
-  if (enableAutoCommit && groupId === null) {
-    throw new ConfigError(
-      'enableAutoCommit cannot be true without a groupId (there is no group to commit to)',
-    );
-  }
-  const sessionTimeoutMs = intOption('sessionTimeoutMs', o.sessionTimeoutMs, 45_000, 1, INT32_MAX);
-  const heartbeatIntervalMs = intOption('heartbeatIntervalMs', o.heartbeatIntervalMs, 3000, 1, INT32_MAX);
-  if (heartbeatIntervalMs >= sessionTimeoutMs) {
-    throw new ConfigError(
-      `heartbeatIntervalMs (${heartbeatIntervalMs}) must be lower than sessionTimeoutMs (${sessionTimeoutMs})`,
-    );
-  }
-  const strategy: unknown = o.partitionAssignmentStrategy ?? ['range', 'cooperative-sticky'];
-  if (
-    !Array.isArray(strategy) ||
-    strategy.length === 0 ||
-    !strategy.every(isAssignorName) ||
-    new Set(strategy).size !== strategy.length
-  ) {
-    throw new ConfigError(
-      `partitionAssignmentStrategy must be a non-empty list of distinct names from range, roundrobin, cooperative-sticky; got ${JSON.stringify(strategy)}`,
-    );
-  }
-  return {
-    groupId,
-    groupInstanceId,
-    autoOffsetReset: enumOption(
-      'autoOffsetReset',
-      o.autoOffsetReset,
-      ['earliest', 'latest', 'none'],
-      'latest',
-    ),
-    enableAutoCommit,
-    autoCommitIntervalMs: intOption('autoCommitIntervalMs', o.autoCommitIntervalMs, 5000, 0, INT32_MAX),
-    sessionTimeoutMs,
-    heartbeatIntervalMs,
-    maxPollIntervalMs: intOption('maxPollIntervalMs', o.maxPollIntervalMs, 300_000, 1, INT32_MAX),
-    maxPollRecords: intOption('maxPollRecords', o.maxPollRecords, 500, 1, INT32_MAX),
-    fetchMinBytes: intOption('fetchMinBytes', o.fetchMinBytes, 1, 0, INT32_MAX),
-    fetchMaxWaitMs: intOption('fetchMaxWaitMs', o.fetchMaxWaitMs, 500, 0, INT32_MAX),
-    fetchMaxBytes: intOption('fetchMaxBytes', o.fetchMaxBytes, 52_428_800, 0, INT32_MAX),
-    maxPartitionFetchBytes: intOption(
-      'maxPartitionFetchBytes',
-      o.maxPartitionFetchBytes,
-      1_048_576,
-      0,
-      INT32_MAX,
-    ),
-    isolationLevel: enumOption(
-      'isolationLevel',
-      o.isolationLevel,
-      ['read_uncommitted', 'read_committed'],
-      'read_uncommitted',
-    ),
-    partitionAssignmentStrategy: [...strategy],
-  };
 }
 
 type SubscriptionMode = 'none' | 'topics' | 'pattern' | 'assigned';
@@ -243,12 +103,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   private nextAutoCommitMs: number;
   private autoCommitInFlight: Promise<void> | null = null;
 
-  /** poll, the iterator or run(): whichever reads now. */
-  private reader: 'poll' | 'iterator' | 'run' | null = null;
-  /** The reader's operation in progress (a poll, an iterator step, run's loop): close() waits for it. */
-  private active: Promise<unknown> | null = null;
-  /** Records the iterator fetched but has not yielded yet. */
-  private iteratorBuffer: ConsumerRecord[] = [];
+  private readonly readers: ConsumerReaders;
   private closing = false;
   private closePromise: Promise<void> | null = null;
 
@@ -282,6 +137,15 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       () => this.signal.notify(),
       this.log,
     );
+    this.readers = new ConsumerReaders(this.states, this.fetcher, {
+      checkOpen: () => this.checkOpen(),
+      isClosing: () => this.closing,
+      pollOnce: (timeoutMs) => this.pollOnce(timeoutMs),
+      enableAutoCommit: o.enableAutoCommit,
+      commitConsumed: (tps) => this.commitConsumed(tps),
+      wake: () => this.signal.notify(),
+      log: this.log,
+    });
     this.membership =
       o.groupId === null
         ? null
@@ -362,7 +226,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   /** Gives up the subscription or assignment: revokes (committing with auto-commit) and leaves the group. */
   async unsubscribe(): Promise<void> {
     this.checkOpen();
-    this.checkNoReader('unsubscribe');
+    this.readers.checkNoReader('unsubscribe');
     if (this.mode === 'topics' || this.mode === 'pattern') {
       const owned = this.states.partitions();
       if (owned.length > 0 && this.membership?.isStable === true) await this.revokePartitions(owned);
@@ -409,32 +273,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   // ------------------------------------------------------------------ reading
 
   /** Up to maxPollRecords records, waiting up to `timeoutMs` for some. */
-  async poll(timeoutMs: number): Promise<ConsumerRecord[]> {
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0) {
-      throw new TypeError(`poll: timeoutMs must be an integer >= 0, got ${String(timeoutMs)}`);
-    }
-    this.checkOpen();
-    this.checkNoReader('poll');
-    this.reader = 'poll';
-    try {
-      const records = await this.track(this.pollOnce(timeoutMs));
-      this.markAllConsumed();
-      return records;
-    } finally {
-      this.reader = null;
-    }
-  }
-
-  private track<T>(operation: Promise<T>): Promise<T> {
-    const settled = operation.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.active = settled;
-    void settled.then(() => {
-      if (this.active === settled) this.active = null;
-    });
-    return operation;
+  poll(timeoutMs: number): Promise<ConsumerRecord[]> {
+    return this.readers.poll(timeoutMs);
   }
 
   /**
@@ -442,40 +282,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * back to the first record not yielded; it does not close the consumer.
    */
   [Symbol.asyncIterator](): AsyncIterator<ConsumerRecord> {
-    this.checkOpen();
-    this.checkNoReader('the async iterator');
-    this.reader = 'iterator';
-    let finished = false;
-    const finish = (): IteratorReturnResult<undefined> => {
-      if (!finished) {
-        finished = true;
-        this.rewindIterator();
-        if (this.reader === 'iterator') this.reader = null;
-      }
-      return { value: undefined, done: true };
-    };
-    const step = async (): Promise<IteratorResult<ConsumerRecord>> => {
-      try {
-        for (;;) {
-          const record = this.iteratorBuffer.shift();
-          if (record !== undefined) {
-            this.markConsumed(record);
-            return { value: record, done: false };
-          }
-          if (this.closing) return finish();
-          this.markAllConsumed();
-          this.iteratorBuffer = await this.pollOnce(LOOP_POLL_MS);
-        }
-      } catch (e) {
-        finish();
-        throw e;
-      }
-    };
-    return {
-      next: (): Promise<IteratorResult<ConsumerRecord>> =>
-        finished ? Promise.resolve({ value: undefined, done: true }) : this.track(step()),
-      return: (): Promise<IteratorResult<ConsumerRecord>> => Promise.resolve(finish()),
-    };
+    return this.readers.iterator();
   }
 
   /**
@@ -483,74 +290,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
    * auto-commit, each handled batch is committed. A handler that throws stops the loop: the
    * partitions are sought back to the first record not handled and run() rejects with the error.
    */
-  async run(handlers: RunHandlers): Promise<void> {
-    const eachBatch = handlers?.eachBatch;
-    const eachRecord = handlers?.eachRecord;
-    if ((eachBatch === undefined) === (eachRecord === undefined)) {
-      throw new TypeError('run: give exactly one of eachBatch and eachRecord');
-    }
-    if (typeof (eachBatch ?? eachRecord) !== 'function')
-      throw new TypeError('run: the handler must be a function');
-    this.checkOpen();
-    this.checkNoReader('run');
-    this.reader = 'run';
-    try {
-      await this.track(this.runLoop(eachBatch, eachRecord));
-    } finally {
-      this.reader = null;
-    }
-  }
-
-  private async runLoop(
-    eachBatch: RunHandlers['eachBatch'],
-    eachRecord: RunHandlers['eachRecord'],
-  ): Promise<void> {
-    let pending: ConsumerRecord[] = [];
-    try {
-      while (!this.closing) {
-        pending = await this.pollOnce(LOOP_POLL_MS);
-        if (pending.length === 0) {
-          this.markAllConsumed();
-          continue;
-        }
-        for (const batch of groupByPartition(pending)) {
-          if (this.closing) break;
-          const state = this.states.get(batch[0]!);
-          if (eachBatch !== undefined) {
-            await eachBatch({
-              topic: batch[0]!.topic,
-              partition: batch[0]!.partition,
-              records: batch,
-              highWatermark: state?.highWatermark ?? -1n,
-            });
-            this.markConsumed(batch[batch.length - 1]!);
-          } else {
-            for (const record of batch) {
-              await eachRecord!(record);
-              this.markConsumed(record);
-            }
-          }
-          if (this.options.enableAutoCommit) {
-            await this.commitConsumed([batch[0]!]).catch((e: unknown) =>
-              this.log(`auto-commit after a batch failed: ${String(e)}`),
-            );
-          }
-        }
-        pending = [];
-        this.markAllConsumed();
-      }
-    } finally {
-      // Whatever was not handled (a handler threw, close() came) is read again later.
-      this.rewindTo(pending);
-    }
-  }
-
-  private checkNoReader(what: string): void {
-    if (this.reader !== null) {
-      throw illegalState(
-        `${what}: the consumer is already being read by ${this.reader === 'poll' ? 'poll()' : this.reader === 'run' ? 'run()' : 'an async iterator'}; one reader at a time`,
-      );
-    }
+  run(handlers: RunHandlers): Promise<void> {
+    return this.readers.run(handlers);
   }
 
   /** One poll: rebalance and positions as needed, then buffered records or a wait for some. */
@@ -677,49 +418,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     await this.fetcher.resetPositions(deadlineMs);
   }
 
-  private markConsumed(record: ConsumerRecord): void {
-    const state = this.states.get(record);
-    if (state === undefined) return;
-    state.consumed = record.offset + 1n;
-    state.consumedEpoch = record.leaderEpoch;
-  }
-
-  /** Everything returned so far is consumed: positions are what a commit stores. */
-  private markAllConsumed(): void {
-    for (const [, s] of this.states.entries()) {
-      if (s.position === null) continue;
-      s.consumed = s.position;
-      s.consumedEpoch = s.positionEpoch;
-    }
-  }
-
-  private rewindIterator(): void {
-    const left = this.iteratorBuffer;
-    this.iteratorBuffer = [];
-    this.rewindTo(left);
-  }
-
-  /**
-   * Seeks each partition of `unhandled` back to its first record not consumed yet (records below
-   * the consumed offset were handled), so it is read again.
-   */
-  private rewindTo(unhandled: readonly ConsumerRecord[]): void {
-    const first = new Map<string, ConsumerRecord>();
-    for (const r of unhandled) {
-      const consumed = this.states.get(r)?.consumed;
-      if (consumed !== null && consumed !== undefined && r.offset < consumed) continue;
-      if (!first.has(keyOf(r))) first.set(keyOf(r), r);
-    }
-    for (const r of first.values()) {
-      const state = this.states.get(r);
-      if (state === undefined) continue;
-      state.position = r.offset;
-      state.positionEpoch = state.consumedEpoch;
-      state.consumed = r.offset;
-      this.fetcher.clearBuffered([r]);
-    }
-  }
-
   // ------------------------------------------------------------------ positions
 
   /** The next record to read from `offset` on. */
@@ -730,7 +428,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       throw new TypeError(`seek ${keyOf(tp)}: offset must be a bigint >= 0, got ${String(offset)}`);
     }
     this.states.seek(tp, offset);
-    this.dropUnread([tp], false);
+    this.readers.dropUnread([tp], false);
   }
 
   /** Moves to the log start of the partitions (all assigned ones by default) at the next poll. */
@@ -750,7 +448,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       checkTopicPartition(tp, what);
       this.states.require(tp, what).pendingReset = to;
     }
-    this.dropUnread(list, false);
+    this.readers.dropUnread(list, false);
   }
 
   /** The offset of the next record poll would return, looked up now if not known yet. */
@@ -772,7 +470,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       checkTopicPartition(tp, 'pause');
       this.states.require(tp, 'pause').paused = true;
     }
-    this.dropUnread(tps, true);
+    this.readers.dropUnread(tps, true);
   }
 
   resume(tps: TopicPartition[]): void {
@@ -791,22 +489,6 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
         .filter(([, s]) => s.paused)
         .map(([tp]) => tp),
     );
-  }
-
-  /**
-   * Forgets fetched records of `tps` not handed out yet (the iterator's included). With
-   * `rewind` (pause) the position goes back to the first of them, so they are fetched again;
-   * a seek or reset has just set a position of its own.
-   */
-  private dropUnread(tps: readonly TopicPartition[], rewind: boolean): void {
-    const keys = new Set(tps.map(keyOf));
-    const kept: ConsumerRecord[] = [];
-    const dropped: ConsumerRecord[] = [];
-    for (const r of this.iteratorBuffer) (keys.has(keyOf(r)) ? dropped : kept).push(r);
-    this.iteratorBuffer = kept;
-    if (rewind) this.rewindTo(dropped);
-    this.fetcher.clearBuffered(tps);
-    this.signal.notify();
   }
 
   /** For each partition, the first offset with a timestamp at or after the one given. */
@@ -997,8 +679,7 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
   }
 
   private dropPartitions(tps: readonly TopicPartition[]): void {
-    const keys = new Set(tps.map(keyOf));
-    this.iteratorBuffer = this.iteratorBuffer.filter((r) => !keys.has(keyOf(r)));
+    this.readers.forget(tps);
     this.fetcher.clearBuffered(tps);
     this.states.remove(tps);
   }
@@ -1039,8 +720,8 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
     this.closing = true;
     this.signal.notify();
     this.membership?.beginClose();
-    await this.active;
-    this.rewindIterator();
+    await this.readers.inProgress;
+    this.readers.rewindIterator();
     try {
       const membership = this.membership;
       if (membership !== null) {
@@ -1060,16 +741,4 @@ export class Consumer implements AsyncIterable<ConsumerRecord> {
       await this.cluster.close();
     }
   }
-}
-
-/** Records grouped per partition, in the order partitions first appear; offsets stay in order. */
-function groupByPartition(records: readonly ConsumerRecord[]): ConsumerRecord[][] {
-  const groups = new Map<string, ConsumerRecord[]>();
-  for (const r of records) {
-    const key = keyOf(r);
-    let list = groups.get(key);
-    if (list === undefined) groups.set(key, (list = []));
-    list.push(r);
-  }
-  return [...groups.values()];
 }
