@@ -26,20 +26,18 @@ import { ApiKey, apis } from '../protocol/generated/api-keys.js';
 import type { JoinGroupResponse } from '../protocol/generated/message/JoinGroupResponse.js';
 import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
 import type { Clock } from '../runtime/clock.js';
+import type { PartitionAssignor, RebalanceProtocol } from './assignor-support.js';
+import { isAssignorName, rebalanceProtocolOf } from './assignors.js';
+import type { Cluster } from './cluster.js';
+import { BrokerConnection, type ConnectionOptions } from './connection.js';
 import {
   CONSUMER_PROTOCOL_TYPE,
   decodeAssignment,
   decodeSubscription,
   encodeAssignment,
   encodeSubscription,
-  isAssignorName,
-  rebalanceProtocolOf,
   type MemberSubscription,
-  type PartitionAssignor,
-  type RebalanceProtocol,
-} from './assignors.js';
-import type { Cluster } from './cluster.js';
-import { BrokerConnection, type ConnectionOptions } from './connection.js';
+} from './consumer-protocol.js';
 import { clientError, kafkaError, KafkaClientError } from './errors.js';
 import {
   formatTopicPartitions,

@@ -9,20 +9,21 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 
+import type { PartitionAssignor } from '../../src/client/assignor-support.js';
 import {
   assignorByName,
-  cooperativeStickyAssignor,
+  rangeAssignor,
+  rebalanceProtocolOf,
+  roundRobinAssignor,
+} from '../../src/client/assignors.js';
+import {
   decodeAssignment,
   decodeSubscription,
   encodeAssignment,
   encodeSubscription,
-  rangeAssignor,
-  rebalanceProtocolOf,
-  roundRobinAssignor,
-  stickyMemberGeneration,
   type MemberSubscription,
-  type PartitionAssignor,
-} from '../../src/client/assignors.js';
+} from '../../src/client/consumer-protocol.js';
+import { cooperativeStickyAssignor, stickyMemberGeneration } from '../../src/client/sticky-assignor.js';
 import { keyOf, type TopicPartition } from '../../src/client/topic-partition.js';
 
 function member(
