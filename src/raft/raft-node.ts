@@ -393,9 +393,9 @@ export class RaftNode {
     }
   }
 
-  /** A fetch unanswered for longer than the leader may hold it (twice, for slack) is taken as lost. */
+  /** A fetch unanswered for longer than the leader may hold it, plus a round trip's allowance, is taken as lost. */
   private lostFetchMs(): number {
-    return this.deps.config.fetchMaxWaitMs * 2;
+    return this.deps.config.fetchMaxWaitMs + this.deps.config.requestTimeoutMs;
   }
 
   private checkQuorumTimeoutMs(): number {
@@ -539,7 +539,8 @@ export class RaftNode {
     if (this.roleValue === 'follower' || (!this.isVoter && this.leaderIdValue < 0)) {
       const inFlight = this.fetchInFlight;
       // A fetch unanswered for longer than the leader may hold it is lost: ask again.
-      if (inFlight !== null && nowMs - inFlight.sentMs >= this.lostFetchMs()) {
+      // The same expression as nextPollMs (floating point: a difference could disagree with the sum).
+      if (inFlight !== null && nowMs >= inFlight.sentMs + this.lostFetchMs()) {
         this.fetchInFlight = null;
       }
       if (this.roleValue === 'follower' && nowMs >= this.fetchDeadlineMs) {
@@ -557,14 +558,12 @@ export class RaftNode {
         this.setLeader(-1);
         this.roleValue = 'unattached';
         this.fetchInFlight = null;
+        this.snapshotDownload = null;
         this.observerCursor++;
       }
-      if (
-        !this.isVoter &&
-        this.leaderIdValue < 0 &&
-        this.fetchInFlight === null &&
-        nowMs >= this.fetchDeadlineMs
-      ) {
+      if (!this.isVoter && this.leaderIdValue < 0 && nowMs >= this.fetchDeadlineMs) {
+        // An observer looking for the leader asks the next voter, whether or not the last answered.
+        this.fetchInFlight = null;
         this.fetchDeadlineMs = nowMs + this.deps.config.fetchMaxWaitMs;
         this.observerCursor++;
       }
@@ -920,7 +919,15 @@ export class RaftNode {
     }
     if (progress !== undefined) progress.lastFetchMs = nowMs;
     const snapshot = log.latestSnapshot();
-    if (fetchOffset < log.startOffset && snapshot !== null) {
+    // Below the log start, or at it (or anywhere) with an epoch older than the snapshot's: the
+    // follower's log cannot be checked against entries this one no longer has, so it gets the
+    // snapshot (as Kafka answers) rather than a divergence it could never resolve.
+    if (
+      snapshot !== null &&
+      (fetchOffset < log.startOffset ||
+        (fetchOffset === log.startOffset && p.lastFetchedEpoch !== snapshot.epoch) ||
+        p.lastFetchedEpoch < snapshot.epoch)
+    ) {
       reply({ snapshotId: { endOffset: BigInt(snapshot.endOffset), epoch: snapshot.epoch } });
       return;
     }
@@ -1207,7 +1214,14 @@ export class RaftNode {
   }
 
   private installSnapshot(snapshot: Snapshot): void {
-    this.deps.log.installSnapshot(snapshot);
+    const log = this.deps.log;
+    log.installSnapshot(snapshot);
+    // Whatever this log held past the snapshot came before the leader's newer epoch: it is
+    // fetched again from the leader rather than trusted.
+    if (log.endOffset > snapshot.endOffset) {
+      log.truncateTo(snapshot.endOffset);
+      log.flush();
+    }
     if (snapshot.endOffset > this.delivered) {
       this.deps.listener.loadSnapshot(snapshot);
       this.delivered = snapshot.endOffset;

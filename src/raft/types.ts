@@ -165,6 +165,11 @@ export interface RaftConfig {
   readonly electionBackoffMaxMs: number;
   /** How long the leader holds a fetch that finds nothing new (long poll). */
   readonly fetchMaxWaitMs: number;
+  /**
+   * quorum.request.timeout.ms: a fetch unanswered for fetchMaxWaitMs plus this is taken as lost
+   * and sent again (it must cover a round trip on top of the leader's long poll).
+   */
+  readonly requestTimeoutMs: number;
   /** quorum.append.linger.ms: proposals wait this long to be appended (and flushed) together. */
   readonly appendLingerMs: number;
   /** Entries per Fetch response at most. */
@@ -188,6 +193,7 @@ export const DEFAULT_RAFT_CONFIG: RaftConfig = {
   fetchTimeoutMs: 2000,
   electionBackoffMaxMs: 1000,
   fetchMaxWaitMs: 500,
+  requestTimeoutMs: 2000,
   appendLingerMs: 0,
   fetchMaxEntries: 10_000,
   fetchMaxBytes: 8 * 1024 * 1024,

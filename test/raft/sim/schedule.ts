@@ -69,6 +69,7 @@ export function scheduleParams(seed: number, overrides: ParamOverrides = {}): Sc
     fetchTimeoutMs: 2 * ELECTION_TIMEOUT_MS,
     electionBackoffMaxMs: ELECTION_TIMEOUT_MS,
     fetchMaxWaitMs: rng.pick([50, 200, 500]),
+    requestTimeoutMs: 500,
     appendLingerMs: rng.chance(0.5) ? 0 : rng.pick([1, 5, 20]),
     // Small fetches and chunks, so that catching up and snapshot transfers take several rounds.
     fetchMaxEntries:
