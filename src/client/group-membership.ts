@@ -19,12 +19,11 @@
  *   maxPollIntervalMs the member leaves the group, as Java's heartbeat thread does.
  * - Static membership (KIP-345) sends groupInstanceId; a static member does not send
  *   LeaveGroup when it closes, so it can come back within the session timeout unnoticed.
- * - Offsets are committed and fetched through the same coordinator connection.
+ * - Offsets are committed and fetched (group-offsets.ts) through the same coordinator connection.
  */
 import { ErrorCode, errorName } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
 import type { JoinGroupResponse } from '../protocol/generated/message/JoinGroupResponse.js';
-import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
 import type { Clock } from '../runtime/clock.js';
 import type { PartitionAssignor, RebalanceProtocol } from './assignor-support.js';
 import { isAssignorName, rebalanceProtocolOf } from './assignors.js';
@@ -40,30 +39,25 @@ import {
 } from './consumer-protocol.js';
 import { clientError, kafkaError, KafkaClientError } from './errors.js';
 import {
-  formatTopicPartitions,
-  keyOf,
-  sortTopicPartitions,
-  tpKey,
-  type TopicPartition,
-} from './topic-partition.js';
+  COORDINATOR_ERRORS,
+  GroupOffsets,
+  nonRetriable,
+  type CommittedOffset,
+  type OffsetToCommit,
+} from './group-offsets.js';
+import { formatTopicPartitions, keyOf, sortTopicPartitions, type TopicPartition } from './topic-partition.js';
+
+export type { CommittedOffset, OffsetToCommit } from './group-offsets.js';
 
 /** Java's JOIN_GROUP_TIMEOUT_LAPSE: a JoinGroup may wait the whole rebalance timeout, plus this. */
 const JOIN_GROUP_TIMEOUT_LAPSE_MS = 5000;
 /** Bound on JoinGroup/SyncGroup round trips in one rebalance, whatever the errors. */
 const MAX_REBALANCE_ATTEMPTS = 500;
-/** Bound on OffsetCommit/OffsetFetch attempts (each also bounded by its deadline). */
-const MAX_OFFSET_ATTEMPTS = 100;
-/** OffsetFetch v8 moved to a list of groups. */
-const OFFSET_FETCH_GROUPS_MIN_VERSION = 8;
 
 /** Join/sync errors after which the member joins again (after a backoff), as Java's coordinator. */
 const RETRY_JOIN_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
   ErrorCode.REBALANCE_IN_PROGRESS,
-]);
-const COORDINATOR_ERRORS: ReadonlySet<number> = new Set([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
 ]);
 
 export interface RebalanceListener {
@@ -101,22 +95,6 @@ export interface MembershipOptions {
   assignors: readonly PartitionAssignor[];
 }
 
-export interface OffsetToCommit {
-  tp: TopicPartition;
-  offset: bigint;
-  leaderEpoch: number;
-  metadata: string | null;
-}
-
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  /** null when the group has no committed offset for the partition. */
-  offset: bigint | null;
-  leaderEpoch: number;
-  metadata: string | null;
-}
-
 type MemberState = 'unjoined' | 'rebalancing' | 'stable';
 
 export class GroupMembership {
@@ -145,6 +123,7 @@ export class GroupMembership {
   private leaderSnapshot: Map<string, number> | null = null;
   /** As leader: every member's topics. */
   private groupTopics: string[] = [];
+  private readonly offsets: GroupOffsets;
 
   constructor(
     private readonly cluster: Cluster,
@@ -155,6 +134,19 @@ export class GroupMembership {
   ) {
     this.protocol = rebalanceProtocolOf(options.assignors);
     this.lastPollMs = clock.nowMs();
+    this.offsets = new GroupOffsets(
+      cluster,
+      options,
+      {
+        identity: () => ({ generationId: this.generationId, memberId: this.memberId }),
+        isFinished: () => this.finished,
+        coordinator: () => this.coordinator(),
+        dropCoordinator: () => this.dropCoordinator(),
+        commitRefused: (code, context) => this.commitRefused(code, context),
+        sleep: (ms) => this.sleep(ms),
+      },
+      clock,
+    );
   }
 
   get isStable(): boolean {
@@ -605,154 +597,29 @@ export class GroupMembership {
 
   // ------------------------------------------------------------------ offsets
 
-  /**
-   * OffsetCommit for the group, as a member of the current generation (or with generation -1
-   * and no member id for a consumer that assigns its own partitions). Retries coordinator
-   * errors until `deadlineMs`; UNKNOWN_MEMBER_ID/ILLEGAL_GENERATION (the group moved on) and
-   * REBALANCE_IN_PROGRESS fail the commit and make the member rejoin.
-   */
-  async commitOffsets(
-    offsets: readonly OffsetToCommit[],
-    deadlineMs: number,
-    asMember: boolean,
-  ): Promise<void> {
-    if (offsets.length === 0) return;
-    const o = this.options;
-    let pending = [...offsets];
-    for (let attempt = 1; attempt <= MAX_OFFSET_ATTEMPTS; attempt++) {
-      if (this.finished) throw clientError('CLIENT_CLOSED', 'the consumer has been closed');
-      let retry: KafkaClientError | null = null;
-      try {
-        const conn = await this.coordinator();
-        const version = conn.version(ApiKey.OffsetCommit);
-        if (version < 0) throw kafkaError(ErrorCode.UNSUPPORTED_VERSION, `OffsetCommit to ${conn.address}`);
-        const topics = new Map<string, OffsetCommitRequest.OffsetCommitRequestTopic>();
-        for (const c of pending) {
-          let t = topics.get(c.tp.topic);
-          if (t === undefined) topics.set(c.tp.topic, (t = { name: c.tp.topic, partitions: [] }));
-          t.partitions.push({
-            partitionIndex: c.tp.partition,
-            committedOffset: c.offset,
-            committedLeaderEpoch: c.leaderEpoch,
-            commitTimestamp: -1n,
-            committedMetadata: c.metadata ?? '',
-          });
-        }
-        const member = asMember && this.generationId >= 0;
-        const response = await conn.send(apis.OffsetCommit, version, {
-          groupId: o.groupId,
-          generationIdOrMemberEpoch: member ? this.generationId : -1,
-          memberId: member ? this.memberId : '',
-          groupInstanceId: member && version >= 7 ? o.groupInstanceId : null,
-          retentionTimeMs: -1n,
-          topics: [...topics.values()],
-        });
-        const failed = new Set<string>();
-        for (const t of response.topics) {
-          for (const p of t.partitions) {
-            if (p.errorCode === ErrorCode.NONE) continue;
-            const context = `OffsetCommit ${o.groupId} ${tpKey(t.name, p.partitionIndex)}`;
-            const code = p.errorCode;
-            if (
-              COORDINATOR_ERRORS.has(code) ||
-              code === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS ||
-              code === ErrorCode.REQUEST_TIMED_OUT
-            ) {
-              if (COORDINATOR_ERRORS.has(code)) this.dropCoordinator();
-              retry = kafkaError(code, context);
-              failed.add(tpKey(t.name, p.partitionIndex));
-              continue;
-            }
-            if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
-              this.resetGeneration(code === ErrorCode.UNKNOWN_MEMBER_ID);
-              this.requestRejoin(`commit: ${errorName(code)}`);
-            } else if (code === ErrorCode.REBALANCE_IN_PROGRESS) {
-              this.requestRejoin('commit: rebalance in progress');
-            } else if (code === ErrorCode.FENCED_INSTANCE_ID) {
-              this.fail(nonRetriable(code, context));
-            }
-            throw nonRetriable(code, `${context} (the commit failed; offsets of this group are unchanged)`);
-          }
-        }
-        if (retry === null) return;
-        pending = pending.filter((c) => failed.has(keyOf(c.tp)));
-      } catch (e) {
-        if (!(e instanceof KafkaClientError) || !e.retriable) throw e;
-        if (e.code === -1) this.dropCoordinator();
-        retry = e;
-      }
-      const waitMs = this.cluster.backoffMs(attempt);
-      if (this.clock.nowMs() + waitMs >= deadlineMs) throw retry;
-      await this.sleep(waitMs);
-    }
-    throw clientError(
-      'DEADLINE_EXCEEDED',
-      `OffsetCommit ${o.groupId}: gave up after ${MAX_OFFSET_ATTEMPTS} attempts`,
-    );
+  /** OffsetCommit for the group (see GroupOffsets.commitOffsets). */
+  commitOffsets(offsets: readonly OffsetToCommit[], deadlineMs: number, asMember: boolean): Promise<void> {
+    return this.offsets.commitOffsets(offsets, deadlineMs, asMember);
   }
 
-  /** OffsetFetch (requireStable from v7: waits out pending transactional commits). */
-  async fetchCommitted(tps: readonly TopicPartition[], deadlineMs: number): Promise<CommittedOffset[]> {
-    if (tps.length === 0) return [];
-    const o = this.options;
-    const byTopic = new Map<string, number[]>();
-    for (const tp of tps) {
-      let list = byTopic.get(tp.topic);
-      if (list === undefined) byTopic.set(tp.topic, (list = []));
-      if (!list.includes(tp.partition)) list.push(tp.partition);
+  /** OffsetFetch for the group (see GroupOffsets.fetchCommitted). */
+  fetchCommitted(tps: readonly TopicPartition[], deadlineMs: number): Promise<CommittedOffset[]> {
+    return this.offsets.fetchCommitted(tps, deadlineMs);
+  }
+
+  /**
+   * The group refused a commit: UNKNOWN_MEMBER_ID/ILLEGAL_GENERATION (the group moved on) and
+   * REBALANCE_IN_PROGRESS make the member rejoin; FENCED_INSTANCE_ID ends the membership.
+   */
+  private commitRefused(code: number, context: string): void {
+    if (code === ErrorCode.UNKNOWN_MEMBER_ID || code === ErrorCode.ILLEGAL_GENERATION) {
+      this.resetGeneration(code === ErrorCode.UNKNOWN_MEMBER_ID);
+      this.requestRejoin(`commit: ${errorName(code)}`);
+    } else if (code === ErrorCode.REBALANCE_IN_PROGRESS) {
+      this.requestRejoin('commit: rebalance in progress');
+    } else if (code === ErrorCode.FENCED_INSTANCE_ID) {
+      this.fail(nonRetriable(code, context));
     }
-    const topics = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes }));
-    for (let attempt = 1; attempt <= MAX_OFFSET_ATTEMPTS; attempt++) {
-      let retry: KafkaClientError;
-      try {
-        const conn = await this.coordinator();
-        const version = conn.version(ApiKey.OffsetFetch);
-        if (version < 1) throw kafkaError(ErrorCode.UNSUPPORTED_VERSION, `OffsetFetch to ${conn.address}`);
-        const groups = version >= OFFSET_FETCH_GROUPS_MIN_VERSION;
-        const response = await conn.send(apis.OffsetFetch, version, {
-          ...apis.OffsetFetch.request.create(),
-          groupId: groups ? '' : o.groupId,
-          topics: groups ? [] : topics,
-          groups: groups ? [{ groupId: o.groupId, memberId: null, memberEpoch: -1, topics }] : [],
-          requireStable: version >= 7,
-        });
-        const group = groups ? response.groups.find((g) => g.groupId === o.groupId) : undefined;
-        const errorCode = groups ? (group?.errorCode ?? ErrorCode.NONE) : response.errorCode;
-        const context = `OffsetFetch ${o.groupId}`;
-        if (errorCode !== ErrorCode.NONE) {
-          if (COORDINATOR_ERRORS.has(errorCode)) this.dropCoordinator();
-          throw kafkaError(errorCode, context);
-        }
-        const out: CommittedOffset[] = [];
-        const answered = groups ? (group?.topics ?? []) : response.topics;
-        for (const t of answered) {
-          for (const p of t.partitions) {
-            if (p.errorCode !== ErrorCode.NONE)
-              throw kafkaError(p.errorCode, `${context} ${tpKey(t.name, p.partitionIndex)}`);
-            out.push({
-              topic: t.name,
-              partition: p.partitionIndex,
-              offset: p.committedOffset < 0n ? null : p.committedOffset,
-              leaderEpoch: p.committedLeaderEpoch,
-              // Kafka answers '' for "nothing committed"; null says so plainly.
-              metadata: p.committedOffset < 0n ? null : p.metadata,
-            });
-          }
-        }
-        return out;
-      } catch (e) {
-        if (!(e instanceof KafkaClientError) || !e.retriable) throw e;
-        if (e.code === -1) this.dropCoordinator();
-        retry = e;
-      }
-      const waitMs = this.cluster.backoffMs(attempt);
-      if (this.clock.nowMs() + waitMs >= deadlineMs) throw retry;
-      await this.sleep(waitMs);
-    }
-    throw clientError(
-      'DEADLINE_EXCEEDED',
-      `OffsetFetch ${o.groupId}: gave up after ${MAX_OFFSET_ATTEMPTS} attempts`,
-    );
   }
 
   // ------------------------------------------------------------------ leaving
@@ -837,10 +704,4 @@ export class GroupMembership {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
-}
-
-/** A KafkaClientError that is not retried, whatever Kafka says of its code. */
-function nonRetriable(code: number, context: string): KafkaClientError {
-  const e = kafkaError(code, context);
-  return e.retriable ? new KafkaClientError(e.message, e.code, e.errorName, false) : e;
 }
