@@ -33,6 +33,8 @@
  * stdout is the protocol: nothing else is written to it. The process exits when stdin closes.
  */
 import * as fs from 'node:fs';
+import { ErrorCode } from '../protocol/error-codes.js';
+import type { DescribeQuorumResponse } from '../protocol/generated/message/DescribeQuorumResponse.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as readline from 'node:readline';
 import { QuorumStateFile } from './quorum-state-file.js';
@@ -120,6 +122,18 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
+/** DescribeQuorum's answer before the node runs. */
+const DESCRIBE_QUORUM_NOT_READY: DescribeQuorumResponse.PartitionData = {
+  partitionIndex: 0,
+  errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+  errorMessage: 'the node is starting',
+  leaderId: -1,
+  leaderEpoch: -1,
+  highWatermark: -1n,
+  currentVoters: [],
+  observers: [],
+};
+
 function emit(event: string, fields: Record<string, unknown> = {}): void {
   process.stdout.write(JSON.stringify({ event, tMs: Date.now(), ...fields }) + '\n');
 }
@@ -181,6 +195,7 @@ async function main(): Promise<void> {
     listenHost: args.listen.host,
     listenPort: args.listen.port,
     onMessage: (from, message) => runtime?.deliver(from, message),
+    describeQuorum: () => runtime?.describeQuorum() ?? DESCRIBE_QUORUM_NOT_READY,
     logLine,
   });
   const port = await transport.listen();

@@ -1268,8 +1268,9 @@ export class RaftNode {
       replicaId: id,
       replicaDirectoryId: ZERO_UUID,
       logEndOffset: BigInt(id === this.nodeId ? this.deps.log.endOffset : (p?.endOffset ?? -1)),
-      lastFetchTimestamp: BigInt(id === this.nodeId ? nowMs : (p?.lastFetchMs ?? -1)),
-      lastCaughtUpTimestamp: BigInt(id === this.nodeId ? nowMs : (p?.lastCaughtUpMs ?? -1)),
+      // Drivers' clocks may have fractions of a millisecond; the wire has whole ones.
+      lastFetchTimestamp: BigInt(Math.floor(id === this.nodeId ? nowMs : (p?.lastFetchMs ?? -1))),
+      lastCaughtUpTimestamp: BigInt(Math.floor(id === this.nodeId ? nowMs : (p?.lastCaughtUpMs ?? -1))),
     });
     const leading = this.roleValue === 'leader';
     return {

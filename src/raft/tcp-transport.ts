@@ -26,6 +26,8 @@ import * as net from 'node:net';
 import { encodeRequestFrame, encodeResponseFrame, decodeRequest, decodeResponse } from '../protocol/frame.js';
 import { BeginQuorumEpochRequest } from '../protocol/generated/message/BeginQuorumEpochRequest.js';
 import { BeginQuorumEpochResponse } from '../protocol/generated/message/BeginQuorumEpochResponse.js';
+import { DescribeQuorumRequest } from '../protocol/generated/message/DescribeQuorumRequest.js';
+import { DescribeQuorumResponse } from '../protocol/generated/message/DescribeQuorumResponse.js';
 import { EndQuorumEpochRequest } from '../protocol/generated/message/EndQuorumEpochRequest.js';
 import { EndQuorumEpochResponse } from '../protocol/generated/message/EndQuorumEpochResponse.js';
 import { FetchRequest } from '../protocol/generated/message/FetchRequest.js';
@@ -35,7 +37,7 @@ import { FetchSnapshotResponse } from '../protocol/generated/message/FetchSnapsh
 import { VoteRequest } from '../protocol/generated/message/VoteRequest.js';
 import { VoteResponse } from '../protocol/generated/message/VoteResponse.js';
 import type { MessageCodec } from '../protocol/primitives/codec.js';
-import { RAFT_API_VERSIONS, type RaftMessage, type RaftMessageType } from './types.js';
+import { METADATA_TOPIC_NAME, RAFT_API_VERSIONS, type RaftMessage, type RaftMessageType } from './types.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -85,6 +87,11 @@ export interface TcpTransportOptions {
   readonly listenPort: number;
   /** Every message received, with its sender, in the order its connection delivered it. */
   readonly onMessage: (from: number, message: RaftMessage) => void;
+  /**
+   * DescribeQuorum's answer for the metadata partition (admin tools ask any node; only the
+   * leader answers NONE, as in KRaft). Without it the request is dropped like any unknown one.
+   */
+  readonly describeQuorum?: () => DescribeQuorumResponse.PartitionData;
   readonly limits?: Partial<TcpTransportLimits>;
   readonly logLine?: (message: string) => void;
 }
@@ -312,6 +319,35 @@ export class TcpTransport {
     return link;
   }
 
+  /** DescribeQuorum (a client's request, not a Raft message): answered here, from the node's state. */
+  private answerDescribeQuorum(socket: net.Socket, correlationId: number, apiVersion: number): void {
+    const describe = this.opts.describeQuorum;
+    if (describe === undefined) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    let partition: DescribeQuorumResponse.PartitionData;
+    try {
+      partition = describe();
+    } catch (e) {
+      // A client's question must never take the node down.
+      this.log(`DescribeQuorum failed: ${String(e)}`);
+      socket.destroy();
+      return;
+    }
+    const chunks = encodeResponseFrame(
+      DescribeQuorumResponse,
+      {
+        ...DescribeQuorumResponse.create(),
+        topics: [{ topicName: METADATA_TOPIC_NAME, partitions: [partition] }],
+      },
+      { apiKey: DescribeQuorumRequest.apiKey, apiVersion, correlationId },
+    );
+    socket.cork();
+    for (const c of chunks) socket.write(c);
+    socket.uncork();
+  }
+
   private deliver(from: number, message: RaftMessage): void {
     if (this.closed) return;
     this.stats.received++;
@@ -362,6 +398,14 @@ export class TcpTransport {
   private onRequestFrame(socket: net.Socket, frame: Buffer): void {
     if (this.closed || socket.destroyed) return;
     const decoded = decodeRequest(frame);
+    if (decoded.ok && decoded.value.header.requestApiKey === DescribeQuorumRequest.apiKey) {
+      this.answerDescribeQuorum(
+        socket,
+        decoded.value.header.correlationId,
+        decoded.value.header.requestApiVersion,
+      );
+      return;
+    }
     const api = decoded.ok ? API_BY_KEY.get(decoded.value.header.requestApiKey) : undefined;
     if (!decoded.ok || api === undefined) {
       this.stats.droppedMalformed++;

@@ -10,6 +10,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { DescribeQuorumRequest } from '../../src/protocol/generated/message/DescribeQuorumRequest.js';
+import { DescribeQuorumResponse } from '../../src/protocol/generated/message/DescribeQuorumResponse.js';
+import { METADATA_TOPIC_NAME } from '../../src/raft/types.js';
+import { RawClient } from '../broker/raw-client.js';
 import { Cluster, freePorts, type NodeProcess } from './support/node-process.js';
 
 /** Short timeouts keep the test fast on loopback. */
@@ -67,6 +71,25 @@ void test('three processes over TCP: the leader is SIGKILLed, a new one commits,
   try {
     await Promise.all(ids.map((id) => cluster.start(id)));
     const first = await cluster.waitForLeader(LEADER_WAIT_MS);
+    // DescribeQuorum over the wire, as Kafka's tools ask it: the leader lists the three voters.
+    const portOf = (id: number): number => Number(cluster.voters.split(',')[ids.indexOf(id)]!.split(':')[1]);
+    const raw = await RawClient.open(portOf(first.leader.id));
+    try {
+      const described = await raw.send(DescribeQuorumRequest, DescribeQuorumResponse, 2, {
+        ...DescribeQuorumRequest.create(),
+        topics: [{ topicName: METADATA_TOPIC_NAME, partitions: [{ partitionIndex: 0 }] }],
+      });
+      const q = described.topics[0]?.partitions[0];
+      assert.equal(q?.errorCode, 0, 'the leader answers DescribeQuorum');
+      assert.equal(q?.leaderId, first.leader.id);
+      assert.deepEqual(
+        q?.currentVoters.map((v) => v.replicaId),
+        ids,
+        'the voters',
+      );
+    } finally {
+      raw.close();
+    }
     const acked: Acked[] = [];
     for (let i = 0; i < PROPOSALS; i++) {
       const data = Array.from({ length: ENTRIES_PER_PROPOSAL }, (_, k) => `before-${i}-${k}`);
