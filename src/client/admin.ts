@@ -11,9 +11,9 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
-import { ConsumerProtocolAssignment } from '../protocol/generated/message/ConsumerProtocolAssignment.js';
-import type { OffsetFetchResponse } from '../protocol/generated/message/OffsetFetchResponse.js';
-import { decodeMessage } from '../protocol/message.js';
+import * as groups from './admin-groups.js';
+import type { GroupDescription, GroupListing } from './admin-groups.js';
+import { findResult, groupByTopic, rejectDuplicates, tpName, versionFor } from './admin-support.js';
 import { Cluster, type BrokerNode, type ClientOptions, type PartitionMetadata } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
 import { checkResult as check, ConfigError, KafkaClientError, NO_RETRY, resultError } from './errors.js';
@@ -21,6 +21,7 @@ import type { TopicPartition, TopicPartitionOffset } from './topic-partition.js'
 
 export type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
 export type { BrokerNode, ClientOptions } from './cluster.js';
+export type { GroupDescription, GroupListing, MemberDescription } from './admin-groups.js';
 
 export interface NewTopic {
   name: string;
@@ -58,31 +59,6 @@ export interface ConfigEntry {
 }
 
 export type ConfigResourceType = 'topic' | 'broker';
-
-export interface GroupListing {
-  groupId: string;
-  protocolType: string;
-  state: string;
-  type: string;
-}
-
-export interface MemberDescription {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  host: string;
-  assignment: TopicPartition[];
-}
-
-export interface GroupDescription {
-  groupId: string;
-  state: string;
-  protocolType: string;
-  protocol: string;
-  members: MemberDescription[];
-  /** Node id of the group's coordinator. */
-  coordinator: number;
-}
 
 export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | { timestamp: number };
 
@@ -122,15 +98,6 @@ const CONTROLLER_RETRY: ReadonlySet<number> = new Set([
   ErrorCode.NOT_CONTROLLER,
   ErrorCode.THROTTLING_QUOTA_EXCEEDED,
 ]);
-const COORDINATOR_RETRY: ReadonlySet<number> = new Set([
-  ErrorCode.NOT_COORDINATOR,
-  ErrorCode.COORDINATOR_NOT_AVAILABLE,
-  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
-]);
-const OFFSET_FETCH_RETRY: ReadonlySet<number> = new Set([
-  ...COORDINATOR_RETRY,
-  ErrorCode.UNSTABLE_OFFSET_COMMIT,
-]);
 const LEADER_RETRY: ReadonlySet<number> = new Set([
   ErrorCode.NOT_LEADER_OR_FOLLOWER,
   ErrorCode.LEADER_NOT_AVAILABLE,
@@ -141,81 +108,6 @@ const LEADER_RETRY: ReadonlySet<number> = new Set([
   ErrorCode.KAFKA_STORAGE_ERROR,
   ErrorCode.NOT_ENOUGH_REPLICAS,
 ]);
-/** Errors after which the cached coordinator is wrong. */
-const COORDINATOR_MOVED: ReadonlySet<string> = new Set([
-  'NOT_COORDINATOR',
-  'COORDINATOR_NOT_AVAILABLE',
-  'CONNECTION_CLOSED',
-  'CONNECTION_FAILED',
-  'CONNECT_TIMEOUT',
-  'REQUEST_TIMED_OUT',
-]);
-
-/** The result for one resource in a response list; a missing one is the broker's fault, and final. */
-function findResult<T>(results: readonly T[], isIt: (r: T) => boolean, context: string): T {
-  const r = results.find(isIt);
-  if (r === undefined)
-    throw resultError(ErrorCode.UNKNOWN_SERVER_ERROR, context, 'no result in the response', NO_RETRY);
-  return r;
-}
-
-/** Versions this client and the broker share for an API, or a final UNSUPPORTED_VERSION naming it. */
-function versionFor(conn: BrokerConnection, apiKey: number, name: string, maxWanted?: number): number {
-  const v = conn.version(apiKey, maxWanted);
-  if (v < 0) {
-    throw resultError(
-      ErrorCode.UNSUPPORTED_VERSION,
-      `${name} to ${conn.address}`,
-      'no version both sides support',
-      NO_RETRY,
-    );
-  }
-  return v;
-}
-
-function tpName(topic: string, partition: number): string {
-  return `${topic}-${partition}`;
-}
-
-function groupByTopic<T extends TopicPartition>(items: readonly T[]): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const item of items) {
-    let list = out.get(item.topic);
-    if (list === undefined) out.set(item.topic, (list = []));
-    list.push(item);
-  }
-  return out;
-}
-
-function compareTp(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
-}
-
-function rejectDuplicates(what: string, items: readonly TopicPartition[]): void {
-  const seen = new Set<string>();
-  for (const tp of items) {
-    const key = `${tp.partition}:${tp.topic}`;
-    if (seen.has(key)) throw new ConfigError(`${what}: ${tpName(tp.topic, tp.partition)} is given twice`);
-    seen.add(key);
-  }
-}
-
-/** A consumer-protocol assignment as topic-partitions; bytes that do not decode give none. */
-function decodeAssignment(buf: Buffer): TopicPartition[] {
-  if (buf.length < 2) return [];
-  const version = buf.readInt16BE(0);
-  if (version < 0) return [];
-  const decoded = decodeMessage(
-    ConsumerProtocolAssignment,
-    buf,
-    Math.min(version, ConsumerProtocolAssignment.maxVersion),
-    2,
-  );
-  if (!decoded.ok) return [];
-  return decoded.value.assignedPartitions
-    .flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })))
-    .sort(compareTp);
-}
 
 export class Admin {
   /** The cluster view this admin uses (metadata cache, connections). */
@@ -547,96 +439,21 @@ export class Admin {
     });
   }
 
-  // ------------------------------------------------------------------ groups
-
-  /** Runs `fn` on the group's coordinator, finding it again after NOT_COORDINATOR and the like. */
-  private onCoordinator<T>(
-    what: string,
-    groupId: string,
-    fn: (conn: BrokerConnection) => Promise<T>,
-  ): Promise<T> {
-    return this.cluster.withRetry(`${what} ${groupId}`, async () => {
-      const conn = await this.cluster.coordinator('group', groupId);
-      try {
-        return await fn(conn);
-      } catch (e) {
-        if (e instanceof KafkaClientError && COORDINATOR_MOVED.has(e.errorName)) {
-          this.cluster.invalidateCoordinator('group', groupId);
-        }
-        throw e;
-      }
-    });
-  }
+  // ------------------------------------------------------------------ groups (admin-groups.ts)
 
   /** Groups of every broker, sorted by id. */
-  async listGroups(): Promise<GroupListing[]> {
-    await this.cluster.withRetry('listGroups', () => this.cluster.refreshMetadata());
-    const perBroker = await Promise.all(
-      [...this.cluster.brokers.keys()].map((nodeId) =>
-        this.cluster.withRetry(`listGroups on broker ${nodeId}`, async () => {
-          const conn = await this.cluster.connectionTo(nodeId);
-          const version = versionFor(conn, ApiKey.ListGroups, 'ListGroups');
-          const response = await conn.send(apis.ListGroups, version, { statesFilter: [], typesFilter: [] });
-          check(response.errorCode, `ListGroups on broker ${nodeId}`, COORDINATOR_RETRY);
-          return response.groups;
-        }),
-      ),
-    );
-    const byId = new Map<string, GroupListing>();
-    for (const g of perBroker.flat()) {
-      byId.set(g.groupId, {
-        groupId: g.groupId,
-        protocolType: g.protocolType,
-        state: g.groupState,
-        type: g.groupType,
-      });
-    }
-    return [...byId.values()].sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  listGroups(): Promise<GroupListing[]> {
+    return groups.listGroups(this.cluster);
   }
 
   /** Describes groups (an unknown group is described as Dead, as Kafka does before DescribeGroups v6). */
   describeGroups(groupIds: string[]): Promise<GroupDescription[]> {
-    return Promise.all(
-      groupIds.map((groupId) =>
-        this.onCoordinator('describeGroups', groupId, async (conn) => {
-          const version = versionFor(conn, ApiKey.DescribeGroups, 'DescribeGroups');
-          const response = await conn.send(apis.DescribeGroups, version, {
-            groups: [groupId],
-            includeAuthorizedOperations: false,
-          });
-          const g = findResult(response.groups, (x) => x.groupId === groupId, `group ${groupId}`);
-          check(g.errorCode, `group ${groupId}`, COORDINATOR_RETRY);
-          return {
-            groupId,
-            state: g.groupState,
-            protocolType: g.protocolType,
-            protocol: g.protocolData,
-            members: g.members.map((m) => ({
-              memberId: m.memberId,
-              groupInstanceId: m.groupInstanceId,
-              clientId: m.clientId,
-              host: m.clientHost,
-              assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
-            })),
-            coordinator: conn.nodeId,
-          };
-        }),
-      ),
-    );
+    return groups.describeGroups(this.cluster, groupIds);
   }
 
   /** Deletes empty groups with their offsets; NON_EMPTY_GROUP or GROUP_ID_NOT_FOUND name the group. */
-  async deleteGroups(groupIds: string[]): Promise<void> {
-    await Promise.all(
-      groupIds.map((groupId) =>
-        this.onCoordinator('deleteGroups', groupId, async (conn) => {
-          const version = versionFor(conn, ApiKey.DeleteGroups, 'DeleteGroups');
-          const response = await conn.send(apis.DeleteGroups, version, { groupsNames: [groupId] });
-          const r = findResult(response.results, (x) => x.groupId === groupId, `group ${groupId}`);
-          check(r.errorCode, `group ${groupId}`, COORDINATOR_RETRY);
-        }),
-      ),
-    );
+  deleteGroups(groupIds: string[]): Promise<void> {
+    return groups.deleteGroups(this.cluster, groupIds);
   }
 
   /** Committed offsets of a group (all its partitions when none are named); offset -1n where none is committed. */
@@ -644,121 +461,23 @@ export class Admin {
     groupId: string,
     partitions?: TopicPartition[],
   ): Promise<(TopicPartitionOffset & { metadata: string | null })[]> {
-    return this.onCoordinator('listGroupOffsets', groupId, async (conn) => {
-      // v2+ can ask for every partition (null topics).
-      const version = versionFor(conn, ApiKey.OffsetFetch, 'OffsetFetch');
-      if (partitions === undefined && version < 2) {
-        throw resultError(
-          ErrorCode.UNSUPPORTED_VERSION,
-          `OffsetFetch to ${conn.address}`,
-          'needs v2+',
-          NO_RETRY,
-        );
-      }
-      const topics =
-        partitions === undefined
-          ? null
-          : [...groupByTopic(partitions)].map(([name, tps]) => ({
-              name,
-              partitionIndexes: tps.map((tp) => tp.partition),
-            }));
-      const response = await conn.send(apis.OffsetFetch, version, {
-        groupId: version < 8 ? groupId : '',
-        topics: version < 8 ? topics : [],
-        groups: version >= 8 ? [{ groupId, memberId: null, memberEpoch: -1, topics }] : [],
-        requireStable: false,
-      });
-      let groupError: number;
-      let resultTopics: (
-        OffsetFetchResponse.OffsetFetchResponseTopic | OffsetFetchResponse.OffsetFetchResponseTopics
-      )[];
-      if (version >= 8) {
-        const g = findResult(response.groups, (x) => x.groupId === groupId, `group ${groupId}`);
-        groupError = g.errorCode;
-        resultTopics = g.topics;
-      } else {
-        groupError = version >= 2 ? response.errorCode : ErrorCode.NONE;
-        resultTopics = response.topics;
-      }
-      check(groupError, `group ${groupId}`, OFFSET_FETCH_RETRY);
-      const out: (TopicPartitionOffset & { metadata: string | null })[] = [];
-      for (const t of resultTopics) {
-        for (const p of t.partitions) {
-          check(p.errorCode, `group ${groupId} ${tpName(t.name, p.partitionIndex)}`, OFFSET_FETCH_RETRY);
-          out.push({
-            topic: t.name,
-            partition: p.partitionIndex,
-            offset: p.committedOffset,
-            metadata: p.metadata,
-          });
-        }
-      }
-      return out.sort(compareTp);
-    });
+    return groups.listGroupOffsets(this.cluster, groupId, partitions);
   }
 
   /**
    * Commits offsets for a group as an admin (generation -1, empty member id), as Kafka's
    * AdminClient does: a group with members refuses it (UNKNOWN_MEMBER_ID / REBALANCE_IN_PROGRESS).
    */
-  async alterGroupOffsets(
+  alterGroupOffsets(
     groupId: string,
     offsets: (TopicPartitionOffset & { metadata?: string | null })[],
   ): Promise<void> {
-    rejectDuplicates('alterGroupOffsets', offsets);
-    for (const o of offsets) {
-      if (typeof o.offset !== 'bigint' || o.offset < 0n) {
-        throw new ConfigError(
-          `alterGroupOffsets: offset of ${tpName(o.topic, o.partition)} must be a bigint >= 0, got ${String(o.offset)}`,
-        );
-      }
-    }
-    await this.onCoordinator('alterGroupOffsets', groupId, async (conn) => {
-      const version = versionFor(conn, ApiKey.OffsetCommit, 'OffsetCommit');
-      const response = await conn.send(apis.OffsetCommit, version, {
-        groupId,
-        generationIdOrMemberEpoch: -1,
-        memberId: '',
-        groupInstanceId: null,
-        retentionTimeMs: -1n,
-        topics: [...groupByTopic(offsets)].map(([name, tps]) => ({
-          name,
-          partitions: tps.map((tp) => ({
-            partitionIndex: tp.partition,
-            committedOffset: tp.offset,
-            committedLeaderEpoch: -1,
-            commitTimestamp: -1n,
-            committedMetadata: tp.metadata ?? '',
-          })),
-        })),
-      });
-      for (const t of response.topics) {
-        for (const p of t.partitions) {
-          check(p.errorCode, `group ${groupId} ${tpName(t.name, p.partitionIndex)}`, COORDINATOR_RETRY);
-        }
-      }
-    });
+    return groups.alterGroupOffsets(this.cluster, groupId, offsets);
   }
 
   /** Removes committed offsets (OffsetDelete); GROUP_SUBSCRIBED_TO_TOPIC when the group still consumes the topic. */
-  async deleteGroupOffsets(groupId: string, partitions: TopicPartition[]): Promise<void> {
-    rejectDuplicates('deleteGroupOffsets', partitions);
-    await this.onCoordinator('deleteGroupOffsets', groupId, async (conn) => {
-      const version = versionFor(conn, ApiKey.OffsetDelete, 'OffsetDelete');
-      const response = await conn.send(apis.OffsetDelete, version, {
-        groupId,
-        topics: [...groupByTopic(partitions)].map(([name, tps]) => ({
-          name,
-          partitions: tps.map((tp) => ({ partitionIndex: tp.partition })),
-        })),
-      });
-      check(response.errorCode, `group ${groupId}`, COORDINATOR_RETRY);
-      for (const t of response.topics) {
-        for (const p of t.partitions) {
-          check(p.errorCode, `group ${groupId} ${tpName(t.name, p.partitionIndex)}`, COORDINATOR_RETRY);
-        }
-      }
-    });
+  deleteGroupOffsets(groupId: string, partitions: TopicPartition[]): Promise<void> {
+    return groups.deleteGroupOffsets(this.cluster, groupId, partitions);
   }
 
   // ------------------------------------------------------------------ offsets and records
