@@ -6,7 +6,7 @@
  * versions with ApiVersions (KIP-511 fallback included), so callers pick versions with
  * `version()`.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 
 import { ErrorCode } from '../protocol/error-codes.js';
 import { apiByKey, apis } from '../protocol/generated/api-keys.js';
@@ -67,67 +67,95 @@ export function clientMaxVersion(apiKey: number): number {
   return max >= api.minVersion ? max : -1;
 }
 
-/** Collects socket chunks and cuts size-prefixed frames out of them without re-concatenating the backlog. */
+/** Socket reads land in a reusable buffer of this size while no frame longer than a read is being received. */
+const READ_BUFFER_BYTES = 64 * 1024;
+const SIZE_PREFIX_BYTES = 4;
+
+/**
+ * Cuts size-prefixed frames out of socket reads. The socket reads (net.Socket's onread) into
+ * the buffer readBuffer() gives: a reusable read buffer, out of which whole frames are copied;
+ * or, once a frame is known to go on past a read, that frame's own buffer, allocated at its
+ * size, so the rest of a large response (a fetch) lands where it is decoded from instead of
+ * being collected as socket chunks and copied together. That buffer is allocated uninitialised,
+ * so a corrupt size prefix under MAX_RESPONSE_FRAME_BYTES reserves address space rather than
+ * filling memory.
+ */
 class FrameReader {
-  private chunks: Buffer[] = [];
-  private bufferedBytes = 0;
+  private readonly readBuf = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  /** The frame being read straight into, and how much of it has arrived. */
+  private partial: Buffer | null = null;
+  private partialFilled = 0;
+  /** A size prefix split between reads. */
+  private readonly prefix = Buffer.allocUnsafe(SIZE_PREFIX_BYTES);
+  private prefixFilled = 0;
+  /** Whole frames not taken yet (next() takes them from `readyHead` on). */
+  private ready: Buffer[] = [];
+  private readyHead = 0;
+  private error: Error | null = null;
 
-  push(chunk: Buffer): void {
-    this.chunks.push(chunk);
-    this.bufferedBytes += chunk.length;
+  /** Where the socket's next read goes (never empty: a finished frame is handed over at once). */
+  readBuffer(): Buffer {
+    return this.partial === null ? this.readBuf : this.partial.subarray(this.partialFilled);
   }
 
-  /** The next whole frame body, null when more bytes are needed; throws on a bad size prefix. */
+  /** The socket read `nread` bytes into the buffer readBuffer() gave last. */
+  filled(nread: number): void {
+    if (this.error !== null) return;
+    if (this.partial !== null) {
+      this.partialFilled += nread;
+      if (this.partialFilled === this.partial.length) {
+        this.ready.push(this.partial);
+        this.partial = null;
+      }
+      return;
+    }
+    const data = this.readBuf;
+    let pos = 0;
+    while (pos < nread) {
+      let size: number;
+      if (this.prefixFilled > 0 || nread - pos < SIZE_PREFIX_BYTES) {
+        const n = Math.min(SIZE_PREFIX_BYTES - this.prefixFilled, nread - pos);
+        data.copy(this.prefix, this.prefixFilled, pos, pos + n);
+        this.prefixFilled += n;
+        pos += n;
+        if (this.prefixFilled < SIZE_PREFIX_BYTES) return;
+        this.prefixFilled = 0;
+        size = this.prefix.readInt32BE(0);
+      } else {
+        size = data.readInt32BE(pos);
+        pos += SIZE_PREFIX_BYTES;
+      }
+      if (size < 0 || size > MAX_RESPONSE_FRAME_BYTES) {
+        this.error = new Error(`response frame size ${size} is outside 0-${MAX_RESPONSE_FRAME_BYTES}`);
+        return;
+      }
+      const available = nread - pos;
+      if (available >= size) {
+        // A copy: the read buffer is overwritten by the next read.
+        this.ready.push(Buffer.from(data.subarray(pos, pos + size)));
+        pos += size;
+      } else {
+        this.partial = Buffer.allocUnsafe(size);
+        data.copy(this.partial, 0, pos, nread);
+        this.partialFilled = available;
+        return;
+      }
+    }
+  }
+
+  /** The next whole frame body, null when more bytes are needed; throws after a bad size prefix. */
   next(): Buffer | null {
-    if (this.bufferedBytes < 4) return null;
-    const size = this.peekSize();
-    if (size < 0 || size > MAX_RESPONSE_FRAME_BYTES) {
-      throw new Error(`response frame size ${size} is outside 0-${MAX_RESPONSE_FRAME_BYTES}`);
+    if (this.readyHead < this.ready.length) {
+      const frame = this.ready[this.readyHead]!;
+      this.readyHead++;
+      if (this.readyHead === this.ready.length) {
+        this.ready = [];
+        this.readyHead = 0;
+      }
+      return frame;
     }
-    if (this.bufferedBytes < 4 + size) return null;
-    this.skip(4);
-    return this.take(size);
-  }
-
-  private peekSize(): number {
-    const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    const head = Buffer.allocUnsafe(4);
-    let filled = 0;
-    for (const c of this.chunks) {
-      const n = Math.min(4 - filled, c.length);
-      c.copy(head, filled, 0, n);
-      filled += n;
-      if (filled === 4) break;
-    }
-    return head.readInt32BE(0);
-  }
-
-  private skip(n: number): void {
-    this.take(n);
-  }
-
-  /** Removes and returns the next n bytes: a view when they lie in one chunk, one copy otherwise. */
-  private take(n: number): Buffer {
-    this.bufferedBytes -= n;
-    const first = this.chunks[0];
-    if (first !== undefined && first.length >= n) {
-      const out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return out;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0]!;
-      const used = Math.min(n - filled, c.length);
-      c.copy(out, filled, 0, used);
-      filled += used;
-      if (used === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(used);
-    }
-    return out;
+    if (this.error !== null) throw this.error;
+    return null;
   }
 }
 
@@ -140,7 +168,7 @@ export class BrokerConnection {
 
   private readonly socket: Socket;
   private readonly clock: Clock;
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   /** Sent and awaiting a response, in send order (Map keeps insertion order). */
   private readonly inFlight = new Map<number, Request>();
   /** Waiting for an in-flight slot. */
@@ -159,14 +187,15 @@ export class BrokerConnection {
     port: number,
     nodeId: number,
     options: ConnectionOptions,
+    reader: FrameReader,
   ) {
     this.socket = socket;
+    this.reader = reader;
     this.host = host;
     this.port = port;
     this.nodeId = nodeId;
     this.options = options;
     this.clock = options.clock ?? systemClock;
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) =>
       this.fail(clientError('CONNECTION_CLOSED', `connection to ${this.address} failed: ${e.message}`, e)),
     );
@@ -185,8 +214,19 @@ export class BrokerConnection {
     validateConnectionOptions(options);
     const clock = options.clock ?? systemClock;
     const startMs = clock.nowMs();
-    const socket = await connectSocket(host, port, options.connectTimeoutMs, clock);
-    const conn = new BrokerConnection(socket, host, port, nodeId, options);
+    const reader = new FrameReader();
+    let conn: BrokerConnection | null = null;
+    const socket = await connectSocket(host, port, options.connectTimeoutMs, clock, {
+      buffer: () => reader.readBuffer(),
+      callback: (nread) => {
+        reader.filled(nread);
+        conn?.onData();
+        return true; // false would pause reading
+      },
+    });
+    conn = new BrokerConnection(socket, host, port, nodeId, options, reader);
+    // Frames read before the connection existed (a broker speaking first) are handled now.
+    conn.onData();
     try {
       // The handshake is part of opening: a broker that accepts but never answers is as
       // unreachable as one that does not accept, and gets the rest of connectTimeoutMs.
@@ -397,9 +437,8 @@ export class BrokerConnection {
     if (corked) this.socket.uncork();
   }
 
-  private onData(chunk: Buffer): void {
+  private onData(): void {
     if (this.closeReason !== null) return;
-    this.reader.push(chunk);
     for (;;) {
       let frame: Buffer | null;
       try {
@@ -522,10 +561,16 @@ function validateConnectionOptions(o: ConnectionOptions): void {
   positive('maxInFlightRequests', o.maxInFlightRequests);
 }
 
-function connectSocket(host: string, port: number, connectTimeoutMs: number, clock: Clock): Promise<Socket> {
+function connectSocket(
+  host: string,
+  port: number,
+  connectTimeoutMs: number,
+  clock: Clock,
+  onread: OnReadOpts,
+): Promise<Socket> {
   const address = formatAddress(host, port);
   return new Promise<Socket>((resolve, reject) => {
-    const socket = connect({ host, port });
+    const socket = connect({ host, port, onread });
     let done = false;
     const finish = (e: KafkaClientError | null): void => {
       if (done) return;

@@ -389,6 +389,60 @@ void describe('BrokerConnection against a scripted server', () => {
     }
   });
 
+  void test('a response longer than a socket read, then another in the same write, are framed correctly', async () => {
+    // 300 KB: past the client's 64 KiB read buffer, so the rest is read straight into its frame.
+    const bigClusterId = 'c'.repeat(300_000);
+    const pendingAnswers: Buffer[] = [];
+    server.onRequest = (r) => {
+      if (answerHandshake(r)) return;
+      const clusterId = pendingAnswers.length === 0 ? bigClusterId : 'small';
+      pendingAnswers.push(
+        respond(r, apis.Metadata.response, {
+          ...emptyMetadata(),
+          clusterId,
+          controllerId: r.header.correlationId,
+        }),
+      );
+    };
+    const conn = await BrokerConnection.open('127.0.0.1', server.port, OPTIONS);
+    try {
+      const a = conn.send(apis.Metadata, 12, METADATA_ALL);
+      const b = conn.send(apis.Metadata, 12, METADATA_ALL);
+      await waitFor('two requests', () => pendingAnswers.length === 2);
+      const socket = server.requests.at(-1)!.socket;
+      const bytes = Buffer.concat(pendingAnswers);
+      // The first size prefix split after two bytes, then pieces that end inside either frame.
+      const cuts = [2, 70_001, 140_003, 300_010, bytes.length - 3, bytes.length];
+      let from = 0;
+      for (const to of cuts) {
+        socket.write(bytes.subarray(from, to));
+        from = to;
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      const [ra, rb] = await Promise.all([a, b]);
+      const ids = server.requests.slice(-2).map((r) => r.header.correlationId);
+      assert.deepEqual([ra.controllerId, rb.controllerId], ids);
+      assert.equal(ra.clusterId, bigClusterId);
+      assert.equal(rb.clusterId, 'small');
+    } finally {
+      conn.close();
+    }
+  });
+
+  void test('a response size prefix beyond the frame limit fails the connection', async () => {
+    server.onRequest = (r) => {
+      if (answerHandshake(r)) return;
+      const prefix = Buffer.alloc(4);
+      prefix.writeInt32BE(0x7fffffff);
+      r.socket.write(prefix);
+    };
+    const conn = await BrokerConnection.open('127.0.0.1', server.port, OPTIONS);
+    const e = await rejection(conn.send(apis.Metadata, 12, METADATA_ALL));
+    assert.equal(e.errorName, 'PROTOCOL_ERROR');
+    assert.match(e.message, /frame size 2147483647 is outside/);
+    assert.equal(conn.closed, true);
+  });
+
   void test('sendOneWay writes a request and expects no answer', async () => {
     server.requests.length = 0;
     server.onRequest = (r) => {
