@@ -346,7 +346,7 @@ export interface AccumulatorOptions {
   bufferMemoryBytes: number;
   compression: CompressionCodec;
   clock: Clock;
-  /** Batches of one partition in flight at once. Default 1 (order without idempotence). */
+  /** Batches of one partition in flight at once. Default 1 (order kept across retries). */
   maxInFlightPerPartition?: number;
   /** Timers for memory waits; `clock.schedule` when omitted. */
   schedule?: (delayMs: number, fn: () => void) => () => void;
@@ -579,7 +579,8 @@ export class RecordAccumulator {
 
   /**
    * Puts a batch back: before every batch with a higher or no sequence when it has one (Kafka's
-   * insertInSequenceOrder), else at the head (one in flight: nothing can be ahead of it).
+   * insertInSequenceOrder), else at the head (batches sent after it may already be written: without
+   * idempotence and with several in flight, order is not kept across retries, as in Java).
    */
   private requeue(q: PartitionQueue, batch: ProducerBatch): void {
     if (!batch.hasSequence) {

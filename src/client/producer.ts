@@ -167,9 +167,11 @@ export class Producer {
       bufferMemoryBytes: this.config.bufferMemoryBytes,
       compression: this.config.compression,
       clock: this.clock,
+      // Without idempotence, as Java's producer: maxInFlightRequestsPerConnection batches of a
+      // partition may be in flight, so order survives retries only when it is 1.
       maxInFlightPerPartition: idempotent
         ? Math.min(IDEMPOTENT_MAX_IN_FLIGHT, maxInFlightRequestsPerConnection)
-        : 1,
+        : maxInFlightRequestsPerConnection,
       schedule,
     });
     this.txn = idempotent

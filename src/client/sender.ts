@@ -3,8 +3,9 @@
  * Produce request per leader broker, at most maxInFlightRequestsPerConnection per broker, and
  * retries retriable failures (refreshing metadata when leaders moved) until deliveryTimeoutMs.
  *
- * Without idempotence a partition has one batch in flight, so a retried batch cannot be
- * overtaken. With it (a TransactionManager), a partition may have up to 5 in flight: each batch
+ * Without idempotence a partition has up to maxInFlightRequestsPerConnection batches in flight,
+ * as in Java's producer: a retried batch can then be overtaken (order is kept across retries only
+ * with 1). With it (a TransactionManager), a partition may have up to 5 in flight: each batch
  * gets its sequence when first taken, and the transaction manager decides which head batches may
  * go (a retry only as the first unsettled batch of its partition, nothing before InitProducerId,
  * a transactional batch only once its partition joined the transaction) and what a sequence or
