@@ -178,6 +178,30 @@ export function groupShard(b: BrokerServices, groupId: string): ShardLookup {
   return lookup;
 }
 
+/**
+ * OffsetCommit's and TxnOffsetCommit's answer (the same shape): each partition asked gets the
+ * group's error when it has no shard here, else its own code from the commit.
+ */
+export function commitAnswer(
+  topics: readonly { name: string; partitions: readonly { partitionIndex: number }[] }[],
+  lookup: ShardLookup,
+  codes: Map<string, Map<number, number>> | null,
+): {
+  name: string;
+  partitions: { partitionIndex: number; errorCode: number; unknownTaggedFields: undefined }[];
+  unknownTaggedFields: undefined;
+}[] {
+  return topics.map((t) => ({
+    name: t.name,
+    partitions: t.partitions.map((p) => ({
+      partitionIndex: p.partitionIndex,
+      errorCode: 'errorCode' in lookup ? lookup.errorCode : (codes?.get(t.name)?.get(p.partitionIndex) ?? 0),
+      unknownTaggedFields: undefined,
+    })),
+    unknownTaggedFields: undefined,
+  }));
+}
+
 /** Who a group request comes from, as Kafka records it: the client id and "/<address>". */
 export function clientOf(ctx: {
   header: { clientId: string | null };

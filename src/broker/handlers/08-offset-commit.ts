@@ -13,7 +13,7 @@
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { OffsetCommitRequest } from '../../protocol/generated/message/OffsetCommitRequest.js';
 import { OffsetCommitResponse } from '../../protocol/generated/message/OffsetCommitResponse.js';
-import { groupShard } from '../group-coordination.js';
+import { commitAnswer, groupShard } from '../group-coordination.js';
 import { defineHandler } from './types.js';
 
 export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetCommitResponse>({
@@ -33,16 +33,7 @@ export const offsetCommitHandler = defineHandler<OffsetCommitRequest, OffsetComm
     }
     return {
       ...OffsetCommitResponse.create(),
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode:
-            'errorCode' in lookup ? lookup.errorCode : (codes?.get(t.name)?.get(p.partitionIndex) ?? 0),
-          unknownTaggedFields: undefined,
-        })),
-        unknownTaggedFields: undefined,
-      })),
+      topics: commitAnswer(req.topics, lookup, codes),
     };
   },
 });

@@ -9,7 +9,7 @@
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { TxnOffsetCommitRequest } from '../../protocol/generated/message/TxnOffsetCommitRequest.js';
 import { TxnOffsetCommitResponse } from '../../protocol/generated/message/TxnOffsetCommitResponse.js';
-import { groupShard } from '../group-coordination.js';
+import { commitAnswer, groupShard } from '../group-coordination.js';
 import { defineHandler } from './types.js';
 
 export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnOffsetCommitResponse>({
@@ -29,16 +29,7 @@ export const txnOffsetCommitHandler = defineHandler<TxnOffsetCommitRequest, TxnO
     }
     return {
       ...TxnOffsetCommitResponse.create(),
-      topics: req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((p) => ({
-          partitionIndex: p.partitionIndex,
-          errorCode:
-            'errorCode' in lookup ? lookup.errorCode : (codes?.get(t.name)?.get(p.partitionIndex) ?? 0),
-          unknownTaggedFields: undefined,
-        })),
-        unknownTaggedFields: undefined,
-      })),
+      topics: commitAnswer(req.topics, lookup, codes),
     };
   },
 });
