@@ -212,3 +212,25 @@ export function parseIntValue(what: string, value: string, min: number, max: num
 export function tpString(topic: string, partition: number): string {
   return `${topic}-${partition}`;
 }
+
+/** Refuses `--property` keys outside `known` (`what`: "formatter", "reader"), naming the ones it knows. */
+export function checkProperties(
+  props: ReadonlyMap<string, string>,
+  known: ReadonlySet<string>,
+  what: string,
+): void {
+  for (const k of props.keys()) {
+    if (!known.has(k)) {
+      throw new UsageError(`--property ${k}: unknown ${what} property (known: ${[...known].join(', ')})`);
+    }
+  }
+}
+
+/** A true/false `--property`, `fallback` when absent. */
+export function booleanProperty(props: ReadonlyMap<string, string>, key: string, fallback: boolean): boolean {
+  const v = props.get(key);
+  if (v === undefined) return fallback;
+  if (v.trim().toLowerCase() === 'true') return true;
+  if (v.trim().toLowerCase() === 'false') return false;
+  throw new UsageError(`--property ${key} must be true or false, got '${v}'`);
+}

@@ -31,6 +31,8 @@ import {
   parsePropertiesFile,
   includePattern,
   tpString,
+  checkProperties,
+  booleanProperty,
 } from './common.js';
 
 /** The longest single poll: how quickly the loop notices --timeout-ms or Ctrl-C. */
@@ -174,20 +176,8 @@ const FORMATTER_KEYS = new Set([
 ]);
 
 export function formatterConfig(props: ReadonlyMap<string, string>): FormatterConfig {
-  for (const k of props.keys()) {
-    if (!FORMATTER_KEYS.has(k)) {
-      throw new UsageError(
-        `--property ${k}: unknown formatter property (known: ${[...FORMATTER_KEYS].join(', ')})`,
-      );
-    }
-  }
-  const bool = (k: string, fallback: boolean): boolean => {
-    const v = props.get(k);
-    if (v === undefined) return fallback;
-    if (v.trim().toLowerCase() === 'true') return true;
-    if (v.trim().toLowerCase() === 'false') return false;
-    throw new UsageError(`--property ${k} must be true or false, got '${v}'`);
-  };
+  checkProperties(props, FORMATTER_KEYS, 'formatter');
+  const bool = (k: string, fallback: boolean): boolean => booleanProperty(props, k, fallback);
   const bytes = (k: string, fallback: string): Buffer => Buffer.from(props.get(k) ?? fallback, 'utf8');
   return {
     printTimestamp: bool('print.timestamp', false),

@@ -27,6 +27,8 @@ import {
   openCluster,
   parseIntValue,
   parsePropertiesFile,
+  checkProperties,
+  booleanProperty,
 } from './common.js';
 
 /** Records sent but not yet acknowledged before stdin is paused: bounds memory on a fast pipe. */
@@ -183,20 +185,8 @@ const READER_KEYS = new Set([
 ]);
 
 export function readerConfig(props: ReadonlyMap<string, string>): LineReaderConfig {
-  for (const k of props.keys()) {
-    if (!READER_KEYS.has(k)) {
-      throw new UsageError(
-        `--property ${k}: unknown reader property (known: ${[...READER_KEYS].join(', ')})`,
-      );
-    }
-  }
-  const bool = (k: string): boolean => {
-    const v = props.get(k);
-    if (v === undefined) return false;
-    if (v.toLowerCase() === 'true') return true;
-    if (v.toLowerCase() === 'false') return false;
-    throw new UsageError(`--property ${k} must be true or false, got '${v}'`);
-  };
+  checkProperties(props, READER_KEYS, 'reader');
+  const bool = (k: string): boolean => booleanProperty(props, k, false);
   const str = (k: string, fallback: string): string => {
     const v = props.get(k) ?? fallback;
     if (v === '') throw new UsageError(`--property ${k} must not be empty`);
