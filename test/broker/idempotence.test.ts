@@ -19,8 +19,6 @@ import { CompressionCodec } from '../../src/protocol/compression/index.js';
 import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { CreateTopicsRequest } from '../../src/protocol/generated/message/CreateTopicsRequest.js';
 import { CreateTopicsResponse } from '../../src/protocol/generated/message/CreateTopicsResponse.js';
-import { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
-import { FetchResponse } from '../../src/protocol/generated/message/FetchResponse.js';
 import { FindCoordinatorRequest } from '../../src/protocol/generated/message/FindCoordinatorRequest.js';
 import { FindCoordinatorResponse } from '../../src/protocol/generated/message/FindCoordinatorResponse.js';
 import { InitProducerIdRequest } from '../../src/protocol/generated/message/InitProducerIdRequest.js';
@@ -200,26 +198,7 @@ async function fetchAll(raw: RawClient, topic: string, partition = 0): Promise<F
   let offset = 0;
   const end = await latest(raw, topic, partition);
   for (let i = 0; i < 50 && offset < end; i++) {
-    const res = await raw.send(FetchRequest, FetchResponse, 11, {
-      ...FetchRequest.create(),
-      maxWaitMs: 0,
-      minBytes: 0,
-      topics: [
-        {
-          ...FetchRequest.structs.FetchTopic(),
-          topic,
-          partitions: [
-            {
-              ...FetchRequest.structs.FetchPartition(),
-              partition,
-              fetchOffset: BigInt(offset),
-              partitionMaxBytes: 1 << 20,
-            },
-          ],
-        },
-      ],
-    });
-    const p = res.responses[0]?.partitions[0];
+    const p = await raw.fetchPartition(topic, partition, offset);
     assert.ok(p !== undefined, 'Fetch answered the partition');
     assert.equal(p.errorCode, ErrorCode.NONE, `Fetch ${topic}-${partition} at ${offset}`);
     const it = new BatchSplitter(p.records ?? Buffer.alloc(0));

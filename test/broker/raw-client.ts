@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { decodeResponse, encodeRequestFrame } from '../../src/protocol/frame.js';
 import type { MessageCodec } from '../../src/protocol/primitives/codec.js';
+import { FetchRequest } from '../../src/protocol/generated/message/FetchRequest.js';
+import { FetchResponse } from '../../src/protocol/generated/message/FetchResponse.js';
 
 /** A socket speaking Samsa's codecs: one request at a time. */
 export class RawClient {
@@ -57,6 +59,39 @@ export class RawClient {
     if (!decoded.ok) throw decoded.error;
     assert.equal(decoded.value.correlationId, correlationId);
     return decoded.value.body;
+  }
+
+  /**
+   * One sessionless Fetch v11 of a partition from `offset` (no wait, up to 1 MiB), at
+   * `isolationLevel` (0 read_uncommitted, 1 read_committed): the partition's answer.
+   */
+  async fetchPartition(
+    topic: string,
+    partition: number,
+    offset: number,
+    isolationLevel = 0,
+  ): Promise<FetchResponse.PartitionData | undefined> {
+    const res = await this.send(FetchRequest, FetchResponse, 11, {
+      ...FetchRequest.create(),
+      maxWaitMs: 0,
+      minBytes: 0,
+      isolationLevel,
+      topics: [
+        {
+          ...FetchRequest.structs.FetchTopic(),
+          topic,
+          partitions: [
+            {
+              ...FetchRequest.structs.FetchPartition(),
+              partition,
+              fetchOffset: BigInt(offset),
+              partitionMaxBytes: 1 << 20,
+            },
+          ],
+        },
+      ],
+    });
+    return res.responses[0]?.partitions[0];
   }
 
   close(): void {

@@ -15,8 +15,6 @@ import { Kafka, logLevel } from 'kafkajs';
 
 import { startBroker, type RunningBroker } from '../../../src/broker/embed.js';
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { FetchRequest } from '../../../src/protocol/generated/message/FetchRequest.js';
-import { FetchResponse } from '../../../src/protocol/generated/message/FetchResponse.js';
 import { decodeRecordBatch } from '../../../src/protocol/records/batch.js';
 import { BatchSplitter } from '../../../src/protocol/records/batch-view.js';
 import { RawClient } from '../raw-client.js';
@@ -93,26 +91,7 @@ async function readTopic(b: RunningBroker, topic: string): Promise<Stored[]> {
       let offset = 0;
       let end = -1;
       for (let i = 0; i < 1000 && offset !== end; i++) {
-        const res = await raw.send(FetchRequest, FetchResponse, 11, {
-          ...FetchRequest.create(),
-          maxWaitMs: 0,
-          minBytes: 0,
-          topics: [
-            {
-              ...FetchRequest.structs.FetchTopic(),
-              topic,
-              partitions: [
-                {
-                  ...FetchRequest.structs.FetchPartition(),
-                  partition,
-                  fetchOffset: BigInt(offset),
-                  partitionMaxBytes: 1 << 20,
-                },
-              ],
-            },
-          ],
-        });
-        const p = res.responses[0]?.partitions[0];
+        const p = await raw.fetchPartition(topic, partition, offset);
         assert.ok(p !== undefined, 'Fetch answered the partition');
         assert.equal(p.errorCode, ErrorCode.NONE, `Fetch ${topic}-${partition} at ${offset}`);
         end = Number(p.highWatermark);

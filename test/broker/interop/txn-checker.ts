@@ -20,8 +20,6 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Producer, type RecordMetadata, type Transaction } from 'kafkajs';
 
 import { ErrorCode } from '../../../src/protocol/error-codes.js';
-import { FetchRequest } from '../../../src/protocol/generated/message/FetchRequest.js';
-import { FetchResponse } from '../../../src/protocol/generated/message/FetchResponse.js';
 import { ListOffsetsRequest } from '../../../src/protocol/generated/message/ListOffsetsRequest.js';
 import { ListOffsetsResponse } from '../../../src/protocol/generated/message/ListOffsetsResponse.js';
 import { decodeRecordBatch, parseControlBatch } from '../../../src/protocol/records/batch.js';
@@ -247,27 +245,7 @@ export async function rawLog(
       let offset = 0;
       let end = -1;
       for (let i = 0; i < 10_000 && offset !== end; i++) {
-        const res = await raw.send(FetchRequest, FetchResponse, 11, {
-          ...FetchRequest.create(),
-          maxWaitMs: 0,
-          minBytes: 0,
-          isolationLevel: READ_UNCOMMITTED,
-          topics: [
-            {
-              ...FetchRequest.structs.FetchTopic(),
-              topic,
-              partitions: [
-                {
-                  ...FetchRequest.structs.FetchPartition(),
-                  partition,
-                  fetchOffset: BigInt(offset),
-                  partitionMaxBytes: 1 << 20,
-                },
-              ],
-            },
-          ],
-        });
-        const p = res.responses[0]?.partitions[0];
+        const p = await raw.fetchPartition(topic, partition, offset);
         if (p === undefined || p.errorCode !== ErrorCode.NONE) {
           throw new Error(`Fetch ${topic}-${partition} at ${offset}: ${p?.errorCode ?? 'no answer'}`);
         }
