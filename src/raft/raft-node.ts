@@ -803,21 +803,26 @@ export class RaftNode {
       correlationId,
       body: {
         ...BeginQuorumEpochResponse.create(),
-        topics: [
+        topics: this.epochAnswer(errorCode),
+      },
+    });
+  }
+
+  /** The topics of a BeginQuorumEpoch or EndQuorumEpoch answer: this node's epoch and leader. */
+  private epochAnswer(errorCode: number): BeginQuorumEpochResponse['topics'] {
+    return [
+      {
+        topicName: METADATA_TOPIC_NAME,
+        partitions: [
           {
-            topicName: METADATA_TOPIC_NAME,
-            partitions: [
-              {
-                partitionIndex: METADATA_PARTITION,
-                errorCode,
-                leaderId: this.leaderIdValue,
-                leaderEpoch: this.epochValue,
-              },
-            ],
+            partitionIndex: METADATA_PARTITION,
+            errorCode,
+            leaderId: this.leaderIdValue,
+            leaderEpoch: this.epochValue,
           },
         ],
       },
-    });
+    ];
   }
 
   private onEndQuorumEpoch(
@@ -855,19 +860,7 @@ export class RaftNode {
       correlationId,
       body: {
         ...EndQuorumEpochResponse.create(),
-        topics: [
-          {
-            topicName: METADATA_TOPIC_NAME,
-            partitions: [
-              {
-                partitionIndex: METADATA_PARTITION,
-                errorCode: ErrorCode.NONE,
-                leaderId: this.leaderIdValue,
-                leaderEpoch: this.epochValue,
-              },
-            ],
-          },
-        ],
+        topics: this.epochAnswer(ErrorCode.NONE),
       },
     });
   }
