@@ -246,14 +246,17 @@ function kindOf(path: string): string {
  * (e.g. `sync:log`, `sync:index`, `open:timeindex`). For diagnostics: it adds a promise per call.
  */
 export function countingFileSystem(inner: FileSystem, c: FsCounters): FileSystem {
+  const count = (op: string, path: string, start: bigint): void => {
+    const ns = Number(process.hrtime.bigint() - start);
+    c.add(op, ns);
+    c.add(`${op}:${kindOf(path)}`, ns);
+  };
   const time = async <T>(op: string, path: string, fn: () => Promise<T>): Promise<T> => {
     const start = process.hrtime.bigint();
     try {
       return await fn();
     } finally {
-      const ns = Number(process.hrtime.bigint() - start);
-      c.add(op, ns);
-      c.add(`${op}:${kindOf(path)}`, ns);
+      count(op, path, start);
     }
   };
   return {
@@ -262,6 +265,16 @@ export function countingFileSystem(inner: FileSystem, c: FsCounters): FileSystem
       return {
         path: h.path,
         writev: (chunks, position) => time('writev', path, () => h.writev(chunks, position)),
+        ...(h.writeSync !== undefined && {
+          writeSync: (chunks: readonly Buffer[], position: number) => {
+            const start = process.hrtime.bigint();
+            try {
+              return h.writeSync!(chunks, position);
+            } finally {
+              count('writev', path, start);
+            }
+          },
+        }),
         read: (into, offset, length, position) =>
           time('read', path, () => h.read(into, offset, length, position)),
         sync: () => time('sync', path, () => h.sync()),
@@ -284,7 +297,7 @@ export function countingFileSystem(inner: FileSystem, c: FsCounters): FileSystem
 
 /**
  * A FileSystem whose fsyncs (of files and folders) do nothing, and whose file writes also do
- * nothing when `discardWrites` is set: they resolve at once, as if done. Appending through it
+ * nothing when `discardWrites` is set: they resolve (or return) at once, as if done. Appending through it
  * with `discardWrites` measures the append path's own CPU cost; without, it builds real files
  * quickly (for benchmarks that read them back and do not care whether they are durable).
  * Everything else (opening, folders, checkpoints) is real.
@@ -298,8 +311,13 @@ export function noSyncFileSystem(inner: FileSystem, opts: { discardWrites: boole
       return {
         path: h.path,
         writev: opts.discardWrites
-          ? (chunks) => Promise.resolve(chunks.reduce((total, c) => total + c.length, 0))
+          ? (chunks) => Promise.resolve(totalBytes(chunks))
           : (chunks, position) => h.writev(chunks, position),
+        ...(h.writeSync !== undefined && {
+          writeSync: opts.discardWrites
+            ? (chunks: readonly Buffer[]) => totalBytes(chunks)
+            : (chunks: readonly Buffer[], position: number) => h.writeSync!(chunks, position),
+        }),
         read: (into, offset, length, position) => h.read(into, offset, length, position),
         sync: () => Promise.resolve(),
         truncate: (n) => h.truncate(n),
@@ -308,4 +326,10 @@ export function noSyncFileSystem(inner: FileSystem, opts: { discardWrites: boole
       };
     },
   };
+}
+
+function totalBytes(chunks: readonly Buffer[]): number {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  return total;
 }

@@ -20,7 +20,9 @@
  *   [0, total) when `bytes` is omitted) are written at the position, then the call rejects with
  *   EIO (or `code`). On any other operation it acts like `error`.
  * - `delay`: the operation starts `ms` later (`at: 'before'`, the default: lets later calls
- *   overtake it) or takes effect now and resolves `ms` later (`at: 'after'`).
+ *   overtake it) or takes effect now and resolves `ms` later (`at: 'after'`). A handle's
+ *   `writeSync` (offered when the wrapped handle has one) obeys the `writev` rules, except that it
+ *   cannot wait: a delay firing on it throws.
  *
  * Counters: `count(op)` and `counts()` give the calls made per operation (faulted ones included).
  *
@@ -792,9 +794,14 @@ export class FaultyFileSystem implements FileSystem {
   // --- handles ---
 
   private wrapHandle(h: HandleState): FileHandle {
+    const innerWriteSync = h.inner.writeSync?.bind(h.inner);
     return {
       path: h.path,
       writev: (chunks, position) => this.hWritev(h, chunks, position),
+      ...(innerWriteSync !== undefined && {
+        writeSync: (chunks: readonly Buffer[], position: number) =>
+          this.hWriteSync(h, innerWriteSync, chunks, position),
+      }),
       read: async (into, offset, length, position) => {
         const d = await this.enter('read', [h.path], h);
         const n = await this.io(h.epoch, 'read', h.path, () => h.inner.read(into, offset, length, position));
@@ -837,11 +844,8 @@ export class FaultyFileSystem implements FileSystem {
     const d = await this.enter('writev', [h.path], h);
     const f = d.failure;
     if (f !== null && f.kind === 'tornWrite') {
-      const all = Buffer.concat(chunks);
-      const k =
-        f.bytes !== undefined ? Math.max(0, Math.min(f.bytes, all.length)) : randInt(this.random, all.length);
-      if (k > 0) {
-        const part = all.subarray(0, k);
+      const part = this.tornPart(f, chunks);
+      if (part.length > 0) {
         await this.io(h.epoch, 'writev', h.path, () => h.inner.writev([part], position));
         h.node?.pending.push({ kind: 'write', position, data: part });
       }
@@ -852,6 +856,47 @@ export class FaultyFileSystem implements FileSystem {
       h.node.pending.push({ kind: 'write', position, data: Buffer.concat(chunks) });
     await this.leave(d);
     return n;
+  }
+
+  /**
+   * `writeSync`, with the rules of `writev` (a synchronous write is a writev to the rules): it
+   * counts as one, fails and tears alike. It cannot wait, so a delay rule firing on it throws
+   * (a test that delays writes wants handles without writeSync).
+   */
+  private hWriteSync(
+    h: HandleState,
+    innerWriteSync: (chunks: readonly Buffer[], position: number) => number,
+    chunks: readonly Buffer[],
+    position: number,
+  ): number {
+    this.calls.writev++;
+    if (h.closed || h.epoch !== this.epoch) throw fsError('EBADF', SYSCALL.writev, h.path);
+    const { delayBeforeMs, decision } = this.decide('writev', [h.path]);
+    if (delayBeforeMs > 0 || decision.delayAfterMs > 0) {
+      throw new Error(`FaultyFileSystem: a delay rule fired on a synchronous write of ${h.path}`);
+    }
+    const f = decision.failure;
+    if (f !== null && f.kind === 'tornWrite') {
+      const part = this.tornPart(f, chunks);
+      if (part.length > 0) {
+        innerWriteSync([part], position);
+        h.node?.pending.push({ kind: 'write', position, data: part });
+      }
+      throw fsError(f.code ?? 'EIO', 'write', h.path);
+    }
+    if (f !== null) throw fsError(f.code ?? 'EIO', SYSCALL.writev, h.path);
+    const n = innerWriteSync(chunks, position);
+    if (h.node !== null && n > 0)
+      h.node.pending.push({ kind: 'write', position, data: Buffer.concat(chunks) });
+    return n;
+  }
+
+  /** What a torn write writes before failing: the first `bytes` (or a random count) of the chunks. */
+  private tornPart(f: { bytes?: number }, chunks: readonly Buffer[]): Buffer {
+    const all = Buffer.concat(chunks);
+    const k =
+      f.bytes !== undefined ? Math.max(0, Math.min(f.bytes, all.length)) : randInt(this.random, all.length);
+    return all.subarray(0, k);
   }
 
   // --- crash ---

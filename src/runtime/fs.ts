@@ -19,6 +19,13 @@ export interface FileHandle {
   readonly path: string;
   /** Writes all of `chunks` at `position`; resolves to the bytes written (always their total). */
   writev(chunks: readonly Buffer[], position: number): Promise<number>;
+  /**
+   * The same write, made synchronously on the calling thread; returns the bytes written (their
+   * total) or throws the OS error. A page-cache write of a few KiB takes a few microseconds this
+   * way, against tens for the thread-pool round trip of `writev`. Optional: handles that cannot
+   * write synchronously (delaying or pausing test wrappers) leave it out, and callers use `writev`.
+   */
+  writeSync?(chunks: readonly Buffer[], position: number): number;
   /** Reads up to `length` bytes at `position` into `into` at `offset`; resolves to the bytes read. */
   read(into: Buffer, offset: number, length: number, position: number): Promise<number>;
   /** fdatasync: the file's data (and size) are durable when this resolves. */
@@ -104,6 +111,22 @@ class NodeFileHandle implements FileHandle {
     });
   }
 
+  writeSync(chunks: readonly Buffer[], position: number): number {
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    const first = chunks[0]!;
+    let written =
+      chunks.length === 1
+        ? fs.writeSync(this.fd, first, 0, first.length, position)
+        : fs.writevSync(this.fd, [...chunks], position);
+    while (written < total) {
+      const n = fs.writevSync(this.fd, remainingChunks(chunks, written), position + written);
+      if (n === 0) throw noProgress(this.path);
+      written += n;
+    }
+    return written;
+  }
+
   private async writeRest(
     chunks: readonly Buffer[],
     position: number,
@@ -115,7 +138,7 @@ class NodeFileHandle implements FileHandle {
     while (written < total) {
       const rest = remainingChunks(chunks, written);
       const n = await fsWritev(this.fd, rest, position + written);
-      if (n === 0) throw Object.assign(new Error(`write to ${this.path} made no progress`), { code: 'EIO' });
+      if (n === 0) throw noProgress(this.path);
       written += n;
     }
     return written;
@@ -146,6 +169,11 @@ class NodeFileHandle implements FileHandle {
   close(): Promise<void> {
     return fsClose(this.fd);
   }
+}
+
+/** A write that wrote nothing without an error (it would loop forever): EIO. */
+function noProgress(path: string): Error {
+  return Object.assign(new Error(`write to ${path} made no progress`), { code: 'EIO' });
 }
 
 function remainingChunks(chunks: readonly Buffer[], skipBytes: number): Buffer[] {

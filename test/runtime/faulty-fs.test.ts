@@ -358,6 +358,45 @@ void describe('FaultyFileSystem: delays', () => {
   });
 });
 
+void describe('FaultyFileSystem: synchronous writes', () => {
+  void test('writeSync obeys the writev rules: counted, failed, torn; a delay cannot apply and throws', async () => {
+    const d = freshDir();
+    const f = new FaultyFileSystem();
+    const h = await f.open(`${d}/seg`, 'create');
+    assert.ok(h.writeSync !== undefined, 'offered when the wrapped handle has it');
+    assert.equal(h.writeSync([Buffer.from('abc'), Buffer.from('de')], 0), 5);
+    f.inject({ op: 'writev', path: 'seg', fault: { kind: 'error', code: 'ENOSPC' } });
+    assert.throws(() => h.writeSync!([Buffer.from('x')], 5), { code: 'ENOSPC', syscall: 'write' });
+    f.inject({ op: 'writev', fault: { kind: 'tornWrite', bytes: 2 } });
+    assert.throws(() => h.writeSync!([Buffer.from('fgh')], 5), { code: 'EIO', syscall: 'write' });
+    assert.equal(read(`${d}/seg`)?.toString(), 'abcdefg');
+    f.inject({ op: 'writev', fault: { kind: 'delay', ms: 10 } });
+    assert.throws(() => h.writeSync!([Buffer.from('z')], 7), /delay rule fired on a synchronous write/);
+    assert.equal(f.count('writev'), 4);
+    await h.close();
+    assert.throws(() => h.writeSync!([Buffer.from('z')], 7), { code: 'EBADF' });
+  });
+
+  void test('crash mode: an unsynced synchronous write may be lost, a synced one survives', async () => {
+    const outcomes = new Set<number>();
+    for (let seed = 0; seed < 30; seed++) {
+      const d = freshDir();
+      const f = new FaultyFileSystem({ crashMode: true });
+      const h = await f.open(`${d}/log`, 'create');
+      h.writeSync!([SYNCED], 0);
+      await h.sync();
+      await f.syncDir(d);
+      h.writeSync!([UNSYNCED[0]!], SYNCED.length);
+      await f.simulateCrash(seed);
+      const got = read(`${d}/log`)!;
+      assert.deepEqual(got, FULL.subarray(0, got.length));
+      assert.ok(got.length >= SYNCED.length, 'the synced bytes survive');
+      outcomes.add(got.length);
+    }
+    assert.ok(outcomes.size > 2, `varied outcomes: ${[...outcomes].join(',')}`);
+  });
+});
+
 // --- crash model ---
 
 const SYNCED = bytes('S', 100);

@@ -364,6 +364,12 @@ function killable(inner: FileSystem): { fs: FileSystem; cut: () => void } {
   const wrapHandle = (h: FileHandle): FileHandle => ({
     path: h.path,
     writev: guard((c: readonly Buffer[], p: number) => h.writev(c, p)),
+    ...(h.writeSync !== undefined && {
+      writeSync: (c: readonly Buffer[], p: number): number => {
+        if (dead) gone();
+        return h.writeSync!(c, p);
+      },
+    }),
     read: guard((i: Buffer, o: number, l: number, p: number) => h.read(i, o, l, p)),
     sync: guard(() => h.sync()),
     truncate: guard((s: number) => h.truncate(s)),

@@ -2,7 +2,7 @@
  * Disk faults under the partition log, injected through the FileSystem seam (FaultyFileSystem):
  * torn writes, ENOSPC and EIO during appends, a failed rollback, and failed fsyncs. Each must
  * reach the caller as a StorageError (KAFKA_STORAGE_ERROR naming the cause), fail the appends
- * queued behind it, leave a log whose reads return only whole valid batches and whose appends
+ * queued behind it (appends written through the thread pool; see the log's header), leave a log whose reads return only whole valid batches and whose appends
  * continue at the right offsets, and reopen — clean or unclean — with every acknowledged append.
  */
 import { after, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { StorageError } from '../../src/storage/errors.js';
 import type { LogConfigValues } from '../../src/storage/log-config.js';
 import type { PartitionLog } from '../../src/storage/log.js';
 import {
+  asyncWritesOnly,
   copy,
   logConfig,
   logFiles,
@@ -96,68 +97,99 @@ const writeFaults: [string, Fault, string][] = [
 ];
 
 void describe('a write fault during an append', () => {
-  for (const [what, fault, code] of writeFaults) {
-    void test(`${what}: the append and those queued behind it fail; the log stays consistent and reopens`, async () => {
-      const dir = tmp.dir();
-      const fs = new FaultyFileSystem({ inner: nodeFileSystem });
-      const config = logConfig({ segmentBytes: 8 * BATCH_BYTES, indexIntervalBytes: BATCH_BYTES });
-      const { log, lines } = await openLog({ dir, fs, config });
-      const acked: Acked[] = [];
-      for (let i = 0; i < 5; i++) acked.push(await append(log, nextBatch()));
-      const sizeBefore = bytesOnDisk(dir);
+  // Written synchronously (appends up to the log's bound, with nothing in flight), the failed
+  // append is alone: appends made after it wait for the rollback and then succeed. Written through
+  // the thread pool, the appends made meanwhile queue behind the failed write and fail with it.
+  for (const mode of ['sync', 'async'] as const) {
+    for (const [what, fault, code] of writeFaults) {
+      void test(`${what}, written ${mode === 'sync' ? 'synchronously' : 'asynchronously'}: the append${mode === 'sync' ? '' : ' and those queued behind it'} fail; the log stays consistent and reopens`, async () => {
+        const dir = tmp.dir();
+        const fs = new FaultyFileSystem({ inner: mode === 'sync' ? nodeFileSystem : asyncWritesOnly() });
+        const config = logConfig({ segmentBytes: 8 * BATCH_BYTES, indexIntervalBytes: BATCH_BYTES });
+        const { log, lines } = await openLog({ dir, fs, config });
+        const acked: Acked[] = [];
+        for (let i = 0; i < 5; i++) acked.push(await append(log, nextBatch()));
+        const sizeBefore = bytesOnDisk(dir);
 
-      fs.inject({ op: 'writev', path: '.log', fault });
-      // The first append is written alone; the next ones queue behind its write. One of them brings a new epoch.
-      const duringFailure: { read: Promise<Buffer> | null } = { read: null };
-      const doomed = [
-        log.appendAsLeader(Buffer.concat([nextBatch(), nextBatch()]), 0).catch((e: unknown) => {
-          // A read made while the log rolls back sees only whole, acknowledged batches.
-          duringFailure.read = log.read(0, 1 << 20).then((r) => r.records);
-          throw e;
-        }),
-        log.appendAsLeader(nextBatch(), 7),
-        log.appendAsLeader(nextBatch({ records: 5 }), 7),
-      ];
-      const settled = await Promise.allSettled(doomed);
-      for (const [i, s] of settled.entries()) {
-        if (s.status !== 'rejected') assert.fail(`append ${i} was acknowledged`);
-        const e: unknown = s.reason;
-        assert.ok(e instanceof StorageError, `append ${i}: a StorageError, got ${String(e)}`);
-        assert.equal(e.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
-        assert.match(e.message, new RegExp(code), 'the message names the cause');
-        assert.equal((e.cause as NodeJS.ErrnoException | undefined)?.code, code);
-      }
-      assert.ok(duringFailure.read !== null);
-      const during = splitBatches(await duringFailure.read);
-      assert.ok(
-        Buffer.concat(during.map((b) => b.bytes)).equals(Buffer.concat(acked.map((a) => a.bytes))),
-        'a read during the rollback returns the acknowledged batches only',
-      );
-      assert.ok(
-        lines.some((l) => l.includes(code)),
-        JSON.stringify(lines),
-      );
+        fs.inject({ op: 'writev', path: '.log', fault });
+        // The first append is written alone; the next ones come while it is written or rolled
+        // back. One of them brings a new epoch.
+        const duringFailure: { read: Promise<Buffer> | null } = { read: null };
+        const later = [nextBatch(), nextBatch({ records: 5 })];
+        const doomed = [
+          log.appendAsLeader(Buffer.concat([nextBatch(), nextBatch()]), 0).catch((e: unknown) => {
+            // A read made while the log rolls back sees only whole, acknowledged batches.
+            duringFailure.read = log.read(0, 1 << 20).then((r) => r.records);
+            throw e;
+          }),
+          log.appendAsLeader(later[0]!, 7),
+          log.appendAsLeader(later[1]!, 7),
+        ];
+        const settled = await Promise.allSettled(doomed);
+        for (const [i, s] of settled.entries()) {
+          if (mode === 'sync' && i > 0) {
+            if (s.status !== 'fulfilled')
+              assert.fail(`append ${i}, made after the failure: ${String(s.reason)}`);
+            acked.push({
+              firstOffset: s.value.firstOffset,
+              lastOffset: s.value.lastOffset,
+              bytes: copy(later[i - 1]!),
+            });
+            continue;
+          }
+          if (s.status !== 'rejected') assert.fail(`append ${i} was acknowledged`);
+          const e: unknown = s.reason;
+          assert.ok(e instanceof StorageError, `append ${i}: a StorageError, got ${String(e)}`);
+          assert.equal(e.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+          assert.match(e.message, new RegExp(code), 'the message names the cause');
+          assert.equal((e.cause as NodeJS.ErrnoException | undefined)?.code, code);
+        }
+        assert.ok(duringFailure.read !== null);
+        const during = splitBatches(await duringFailure.read);
+        assert.ok(
+          Buffer.concat(during.map((b) => b.bytes)).equals(
+            Buffer.concat(acked.slice(0, 5).map((a) => a.bytes)),
+          ),
+          'a read during the rollback returns the acknowledged batches only',
+        );
+        assert.ok(
+          lines.some((l) => l.includes(code)),
+          JSON.stringify(lines),
+        );
 
-      // The fault was transient: appends continue at the offset after the last acknowledged one.
-      const next = await append(log, nextBatch());
-      assert.equal(next.firstOffset, 10);
-      acked.push(next);
-      for (let i = 0; i < 6; i++) acked.push(await append(log, nextBatch(), 1)); // rolls a segment
-      await assertLogIsAcked(log, acked);
-      assert.deepEqual(log.epochCache.entries(), [
-        { epoch: 0, startOffset: 0 },
-        { epoch: 1, startOffset: 12 },
-      ]);
-      assert.equal(
-        bytesOnDisk(dir),
-        sizeBefore + 7 * BATCH_BYTES,
-        'no torn or failed bytes left in the files',
-      );
+        // The fault was transient: appends continue at the offset after the last acknowledged one.
+        const next = await append(log, nextBatch(), mode === 'sync' ? 7 : 0);
+        assert.equal(next.firstOffset, mode === 'sync' ? 17 : 10);
+        acked.push(next);
+        const epoch = mode === 'sync' ? 8 : 1;
+        for (let i = 0; i < 6; i++) acked.push(await append(log, nextBatch(), epoch)); // rolls a segment
+        await assertLogIsAcked(log, acked);
+        assert.deepEqual(
+          log.epochCache.entries(),
+          mode === 'sync'
+            ? [
+                { epoch: 0, startOffset: 0 },
+                { epoch: 7, startOffset: 10 },
+                { epoch: 8, startOffset: 19 },
+              ]
+            : [
+                { epoch: 0, startOffset: 0 },
+                { epoch: 1, startOffset: 12 },
+              ],
+        );
+        const batchesAfter =
+          mode === 'sync' ? 7 * BATCH_BYTES + later[0]!.length + later[1]!.length : 7 * BATCH_BYTES;
+        assert.equal(
+          bytesOnDisk(dir),
+          sizeBefore + batchesAfter,
+          'no torn or failed bytes left in the files',
+        );
 
-      await log.close();
-      await reopenAndCheck(dir, config, acked, true);
-      await reopenAndCheck(dir, config, acked, false);
-    });
+        await log.close();
+        await reopenAndCheck(dir, config, acked, true);
+        await reopenAndCheck(dir, config, acked, false);
+      });
+    }
   }
 
   void test('a fault in a segment the append rolled: the new segment is rolled back too', async () => {

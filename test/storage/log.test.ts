@@ -19,6 +19,7 @@ import { offsetFileName } from '../../src/storage/files.js';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
 import type { PartitionLog } from '../../src/storage/log.js';
 import {
+  asyncWritesOnly,
   copy,
   decode,
   logConfig,
@@ -194,8 +195,8 @@ void describe('append', () => {
     await log.close();
   });
 
-  void test('a bad CRC found while its write runs: the bytes are cut, appends behind it wait and get its offsets', async () => {
-    const { log } = await openLog({ dir: tmp.dir() });
+  void test('a bad CRC found while its (asynchronous) write runs: the bytes are cut, appends behind it wait and get its offsets', async () => {
+    const { log } = await openLog({ dir: tmp.dir(), fs: asyncWritesOnly() });
     const good = await fill(log, 2);
     const logFile = `${log.dir}/${offsetFileName(0)}.log`;
     const sizeBefore = nodeFs.statSync(logFile).size;
@@ -221,7 +222,7 @@ void describe('append', () => {
   });
 
   void test('a bad CRC behind a write in flight is refused before it is queued; the write in flight succeeds', async () => {
-    const { log } = await openLog({ dir: tmp.dir() });
+    const { log } = await openLog({ dir: tmp.dir(), fs: asyncWritesOnly() });
     await fill(log, 1);
     const bad = batchNo(9);
     bad[bad.length - 1]! ^= 0xff;
@@ -233,6 +234,67 @@ void describe('append', () => {
     assert.equal((await third).firstOffset, 4);
     assert.equal((await readAll(log)).length, 3);
     await log.close();
+  });
+
+  void test('an append of up to 64 KiB with nothing in flight is in the file when appendAsLeader returns; a larger one is written asynchronously', async () => {
+    const calls: string[] = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      open: async (p, m) => {
+        const h = await nodeFileSystem.open(p, m);
+        if (!p.endsWith('.log')) return h;
+        return {
+          path: h.path,
+          writev: (c, pos) => (calls.push('writev'), h.writev(c, pos)),
+          writeSync: (c: readonly Buffer[], pos: number) => (calls.push('writeSync'), h.writeSync!(c, pos)),
+          read: (i, o, l, pos) => h.read(i, o, l, pos),
+          sync: () => h.sync(),
+          truncate: (n) => h.truncate(n),
+          sizeBytes: () => h.sizeBytes(),
+          close: () => h.close(),
+        };
+      },
+    };
+    const { log } = await openLog({ dir: tmp.dir(), fs });
+    await fill(log, 1); // the segment's file opens on its first write, made through the pump
+    const logFile = `${log.dir}/${offsetFileName(0)}.log`;
+    const size0 = nodeFs.statSync(logFile).size;
+    calls.length = 0;
+    const small = log.appendAsLeader(batchNo(1), 0);
+    assert.equal(nodeFs.statSync(logFile).size, size0 + BATCH_BYTES, 'written before the first await');
+    assert.equal((await small).firstOffset, 2);
+    assert.deepEqual(calls, ['writeSync']);
+    const big = makeBatch({ records: 1, key: 'big', valueBytes: 64 * 1024 });
+    calls.length = 0;
+    // A batch over 64 KiB goes through the thread pool; an append behind it queues and follows in order.
+    const a = log.appendAsLeader(big, 0);
+    const b = log.appendAsLeader(batchNo(5), 0);
+    assert.deepEqual([(await a).firstOffset, (await b).firstOffset], [4, 5]);
+    assert.deepEqual(calls, ['writev', 'writev']);
+    assert.deepEqual(
+      (await readAll(log)).map((x) => x.baseOffset),
+      [0, 2, 4, 5],
+    );
+    await log.close();
+  });
+
+  void test('a failed synchronous write rejects the append and rolls the log back; the next append takes its offsets', async () => {
+    const fs = new FaultyFileSystem({ inner: nodeFileSystem });
+    const { log } = await openLog({ dir: tmp.dir(), fs });
+    const good = await fill(log, 2);
+    fs.inject({ op: 'writev', path: '.log', fault: { kind: 'tornWrite', bytes: 10, code: 'ENOSPC' } });
+    const failed = log.appendAsLeader(batchNo(7), 0);
+    assert.equal(log.logEndOffset, 4, 'the failed offsets leave the log end before anyone awaits');
+    await rejectsStorage(failed, ErrorCode.KAFKA_STORAGE_ERROR, /ENOSPC/);
+    const info = await log.appendAsLeader(batchNo(8), 0);
+    assert.equal(info.firstOffset, 4);
+    good.push(copy(batchNo(8)));
+    const logFile = `${log.dir}/${offsetFileName(0)}.log`;
+    assert.equal(nodeFs.statSync(logFile).size, 3 * BATCH_BYTES, 'the torn bytes are cut');
+    await log.close();
+    const { log: reopened } = await openLog({ dir: log.dir });
+    assert.equal((await readAll(reopened)).length, 3);
+    await reopened.close();
   });
 
   void test('magic 0 and 1 are refused with UNSUPPORTED_FOR_MESSAGE_FORMAT', async () => {
@@ -846,6 +908,7 @@ function countingFs(): { fs: FileSystem; logSyncs: () => number } {
   const wrap = (h: FileHandle): FileHandle => ({
     path: h.path,
     writev: (c, p) => h.writev(c, p),
+    ...(h.writeSync !== undefined && { writeSync: (c: readonly Buffer[], p: number) => h.writeSync!(c, p) }),
     read: (i, o, l, p) => h.read(i, o, l, p),
     sync: async () => {
       await h.sync();
@@ -869,6 +932,9 @@ function readRecordingFs(): { fs: FileSystem; readFrom: Set<string> } {
       return {
         path: h.path,
         writev: (c, pos) => h.writev(c, pos),
+        ...(h.writeSync !== undefined && {
+          writeSync: (c: readonly Buffer[], pos: number) => h.writeSync!(c, pos),
+        }),
         read: (i, o, l, pos) => {
           readFrom.add(p);
           return h.read(i, o, l, pos);

@@ -220,6 +220,28 @@ export function copy(buf: Buffer): Buffer {
 }
 
 /**
+ * `inner` with handles that only write asynchronously (no `writeSync`): the log's path for
+ * appends larger than its synchronous bound, or for file systems that cannot write synchronously.
+ */
+export function asyncWritesOnly(inner: FileSystem = nodeFileSystem): FileSystem {
+  return {
+    ...inner,
+    async open(path, mode) {
+      const h = await inner.open(path, mode);
+      return {
+        path: h.path,
+        writev: (c, p) => h.writev(c, p),
+        read: (i, o, l, p) => h.read(i, o, l, p),
+        sync: () => h.sync(),
+        truncate: (s) => h.truncate(s),
+        sizeBytes: () => h.sizeBytes(),
+        close: () => h.close(),
+      };
+    },
+  };
+}
+
+/**
  * The real file system without fsyncs (sync, syncDir and the syncs inside writeFileAtomic do
  * nothing). For simulated crashes, whose durability model lives in FaultyFileSystem: the disk's
  * own durability does not matter there, and real fsyncs would only make the runs slow.
@@ -232,6 +254,9 @@ export function withoutFsync(inner: FileSystem = nodeFileSystem): FileSystem {
       return {
         path: h.path,
         writev: (c, p) => h.writev(c, p),
+        ...(h.writeSync !== undefined && {
+          writeSync: (c: readonly Buffer[], p: number) => h.writeSync!(c, p),
+        }),
         read: (i, o, l, p) => h.read(i, o, l, p),
         sync: () => Promise.resolve(),
         truncate: (s) => h.truncate(s),
