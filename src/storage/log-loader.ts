@@ -34,6 +34,7 @@ import { LeaderEpochCache } from './leader-epoch-cache.js';
 import type { LogConfigValues } from './log-config.js';
 import { PartitionLog } from './log.js';
 import { LogSegment } from './segment.js';
+import type { SyncWritePolicy } from './sync-writes.js';
 
 export interface OpenLogOptions {
   fs: FileSystem;
@@ -48,6 +49,8 @@ export interface OpenLogOptions {
   /** The folder's clean-shutdown marker was present. */
   cleanShutdown: boolean;
   log: (message: string) => void;
+  /** When appends are written synchronously (default: the process-wide adaptive budget). */
+  syncWrites?: SyncWritePolicy;
 }
 
 export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog> {
@@ -122,6 +125,7 @@ export async function openPartitionLog(o: OpenLogOptions): Promise<PartitionLog>
       config: o.config,
       epochCache,
       log: o.log,
+      ...(o.syncWrites !== undefined && { syncWrites: o.syncWrites }),
     },
     segments,
     Math.min(logStartOffset, logEndOffset),

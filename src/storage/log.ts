@@ -3,10 +3,10 @@
  *
  * Appends are validated and given their offsets synchronously (so concurrent producers get
  * offsets in call order), then written in order. An append that finds no write in flight
- * writes at once: up to SYNC_WRITE_MAX_BYTES synchronously, as Kafka's request threads write
- * to the page cache (a few microseconds, where a thread-pool round trip costs tens), and
- * larger ones asynchronously (their completion is their acknowledgement: no queue, one promise
- * step). The write pump gathers whatever queued up while a write was in flight into one
+ * writes at once: synchronously while that costs the event loop little (sync-writes.ts: a few
+ * microseconds for 16 KiB on a warm page cache, where a thread-pool round trip costs tens), as
+ * Kafka's request threads write to the page cache; otherwise asynchronously (its completion
+ * is its acknowledgement: no queue, one promise step). The write pump gathers whatever queued up while a write was in flight into one
  * writev (group commit). An asynchronous direct write checks its batches' CRCs while the file
  * system writes them (the CRC is most of an append's CPU); a bad batch is answered
  * CORRUPT_MESSAGE only after its bytes are cut from the file again, and they are past the log
@@ -48,6 +48,7 @@ import {
   type CompletedTxn,
 } from './producer-state.js';
 import { batchSizeAt, LogSegment } from './segment.js';
+import { syncWriteBudget, type SyncWritePolicy } from './sync-writes.js';
 import type { AbortedTransaction, TransactionIndex } from './txn-index.js';
 
 const INT32_MAX = 0x7fffffff;
@@ -55,13 +56,6 @@ const INT32_MAX = 0x7fffffff;
 const MIN_READ_BYTES = 4096;
 /** Read positions remembered for consumers reading on from where they stopped. */
 const MAX_READ_HINTS = 64;
-/**
- * Largest append written synchronously when nothing is in flight (see the header). It bounds
- * how long one append holds the event loop: a page-cache write costs about 0.3 µs per KiB here,
- * so ~20 µs at this size; larger appends go through the thread pool, where the copy runs on
- * another core.
- */
-const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 /** Header bytes up to and including lastOffsetDelta. */
 const HEADER_PEEK_BYTES = BatchField.lastOffsetDelta + 4;
 
@@ -111,6 +105,8 @@ export interface LogDeps {
   config: LogConfigValues;
   epochCache: LeaderEpochCache;
   log: (message: string) => void;
+  /** When appends are written synchronously (default: the process-wide adaptive budget). */
+  syncWrites?: SyncWritePolicy;
 }
 
 interface PendingWrite {
@@ -138,6 +134,7 @@ export class PartitionLog {
   readonly producerState: ProducerStateManager;
   config: LogConfigValues;
   private readonly logLine: (message: string) => void;
+  private readonly syncWrites: SyncWritePolicy;
 
   /** Segments by base offset, ascending; the last is the active one. Never empty. */
   segments: LogSegment[];
@@ -175,6 +172,7 @@ export class PartitionLog {
     this.config = deps.config;
     this.epochCache = deps.epochCache;
     this.logLine = deps.log;
+    this.syncWrites = deps.syncWrites ?? syncWriteBudget;
     this.segments = segments;
     this.nextOffset = this.activeSegment.nextOffset;
     this.writtenOffset = this.nextOffset;
@@ -229,11 +227,9 @@ export class PartitionLog {
       // append time rewrites the CRC, so it must be checked first; a queued write is checked now
       // too, as a failure behind other writes could not be undone alone; and a synchronous
       // write leaves nothing to overlap with.
-      let checkAfterWrite =
-        !logAppendTime &&
-        !this.writing &&
-        this.pending.length === 0 &&
-        !writesSync(this.activeSegment.openFile, records.length);
+      const direct = !this.writing && this.pending.length === 0;
+      const sync = direct && this.mayWriteSync(this.activeSegment.openFile, records.length);
+      let checkAfterWrite = !logAppendTime && direct && !sync;
       const span = this.checkBatches(records, !checkAfterWrite);
       const firstOffset = this.nextOffset;
       const endOffset = firstOffset + span;
@@ -288,7 +284,7 @@ export class PartitionLog {
         endOffset,
         newEpoch,
         info,
-        checkAfterWrite,
+        sync ? 'sync' : checkAfterWrite ? 'checkDuring' : 'plain',
       );
       // A batch that failed its check during the write closed the gate (discardWrite): it is
       // not in the log, so the producer state must not see it.
@@ -403,7 +399,18 @@ export class PartitionLog {
       };
       const completed = this.producerState.update(records);
       if (completed !== null) this.indexAborts(completed, segment);
-      return this.write(segment, position, records, firstOffset, expect, newEpoch, info);
+      const sync =
+        !this.writing && this.pending.length === 0 && this.mayWriteSync(segment.openFile, records.length);
+      return this.write(
+        segment,
+        position,
+        records,
+        firstOffset,
+        expect,
+        newEpoch,
+        info,
+        sync ? 'sync' : 'plain',
+      );
     } catch (e) {
       return rejection(e);
     }
@@ -467,6 +474,14 @@ export class PartitionLog {
   }
 
   /** The segment an append of `bytes` ending at `lastOffset` goes into, rolling first when needed. */
+  /**
+   * Whether a direct write of `bytes` to `handle` is made synchronously: the handle must be able
+   * to, and the policy must allow it (asked once per append: it counts). See sync-writes.ts.
+   */
+  private mayWriteSync(handle: FileHandle | null, bytes: number): boolean {
+    return handle !== null && handle.writeSync !== undefined && this.syncWrites.allows(bytes);
+  }
+
   private segmentFor(bytes: number, lastOffset: number, firstOffset: number, nowMs: number): LogSegment {
     let segment = this.activeSegment;
     if (this.shouldRoll(segment, bytes, lastOffset, nowMs)) segment = this.roll(firstOffset);
@@ -480,10 +495,10 @@ export class PartitionLog {
    * reached, fsynced; with a new leader epoch, after the epoch checkpoint is.
    *
    * With no write in flight (always so with one append at a time) the file write starts here:
-   * synchronously when the handle can and the append is at most SYNC_WRITE_MAX_BYTES, done on
-   * return; otherwise asynchronously, its completion resolving the append directly, and
-   * `checkAfterWrite` batches get their CRC check while it runs (see discardWrite). With a write
-   * in flight the append queues for the write pump, which gathers what queued into one writev.
+   * synchronously when the caller chose so (`how`: see mayWriteSync), done on return; otherwise
+   * asynchronously, its completion resolving the append directly, and with `checkDuring` the
+   * batches get their CRC check while it runs (see discardWrite). With a write in flight the
+   * append queues for the write pump, which gathers what queued into one writev.
    */
   private write(
     segment: LogSegment,
@@ -493,19 +508,23 @@ export class PartitionLog {
     endOffset: number,
     newEpoch: boolean,
     info: AppendInfo,
-    checkAfterWrite = false,
+    how: 'sync' | 'checkDuring' | 'plain',
   ): Promise<AppendInfo> {
     const flushNeeded = endOffset - this.recoveryPoint >= this.config.flushMessages;
     const handle = segment.openFile;
+    const direct = !this.writing && this.pending.length === 0 && handle !== null;
     let written: Promise<AppendInfo>;
-    if (!this.writing && this.pending.length === 0 && !checkAfterWrite && writesSync(handle, bytes.length)) {
+    if (direct && how === 'sync' && handle.writeSync !== undefined) {
       try {
-        this.writeDone(segment, position + handle.writeSync([bytes], position), endOffset);
+        const startMs = performance.now();
+        const n = handle.writeSync([bytes], position);
+        this.syncWrites.observe(bytes.length, (performance.now() - startMs) * 1e6);
+        this.writeDone(segment, position + n, endOffset);
       } catch (e) {
         return rejection(this.failWrites(segment, firstOffset, e, []));
       }
       written = Promise.resolve(info);
-    } else if (!this.writing && this.pending.length === 0 && handle !== null) {
+    } else if (direct) {
       this.writing = true;
       let corrupt: StorageError | null = null;
       written = handle.writev([bytes], position).then(
@@ -520,7 +539,7 @@ export class PartitionLog {
           throw this.failWrites(segment, firstOffset, e, []);
         },
       );
-      if (checkAfterWrite) {
+      if (how === 'checkDuring') {
         corrupt = this.bodiesProblem(bytes);
         if (corrupt !== null) {
           this.discardWrite(written, segment, firstOffset);
@@ -1297,14 +1316,6 @@ export class PartitionLog {
 const EMPTY = Buffer.alloc(0);
 
 function noop(): void {}
-
-/** Whether an append of `bytes` to a file open as `handle` is written synchronously. */
-function writesSync(
-  handle: FileHandle | null,
-  bytes: number,
-): handle is FileHandle & { writeSync: NonNullable<FileHandle['writeSync']> } {
-  return handle !== null && handle.writeSync !== undefined && bytes <= SYNC_WRITE_MAX_BYTES;
-}
 
 /** What an async function would return for a thrown `e`: the non-async append paths use it. */
 function rejection(e: unknown): Promise<never> {

@@ -14,6 +14,7 @@ import { FaultyFileSystem, type Fault } from '../../src/runtime/faulty-fs.js';
 import { nodeFileSystem } from '../../src/runtime/fs.js';
 import { StorageError } from '../../src/storage/errors.js';
 import type { LogConfigValues } from '../../src/storage/log-config.js';
+import { alwaysSyncWrites, neverSyncWrites } from '../../src/storage/sync-writes.js';
 import type { PartitionLog } from '../../src/storage/log.js';
 import {
   asyncWritesOnly,
@@ -106,7 +107,8 @@ void describe('a write fault during an append', () => {
         const dir = tmp.dir();
         const fs = new FaultyFileSystem({ inner: mode === 'sync' ? nodeFileSystem : asyncWritesOnly() });
         const config = logConfig({ segmentBytes: 8 * BATCH_BYTES, indexIntervalBytes: BATCH_BYTES });
-        const { log, lines } = await openLog({ dir, fs, config });
+        const syncWrites = mode === 'sync' ? alwaysSyncWrites : neverSyncWrites;
+        const { log, lines } = await openLog({ dir, fs, config, syncWrites });
         const acked: Acked[] = [];
         for (let i = 0; i < 5; i++) acked.push(await append(log, nextBatch()));
         const sizeBefore = bytesOnDisk(dir);

@@ -17,6 +17,7 @@ import { nodeFileSystem, type FileHandle, type FileSystem } from '../../src/runt
 import { StorageError } from '../../src/storage/errors.js';
 import { offsetFileName } from '../../src/storage/files.js';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
+import { alwaysSyncWrites } from '../../src/storage/sync-writes.js';
 import type { PartitionLog } from '../../src/storage/log.js';
 import {
   asyncWritesOnly,
@@ -236,7 +237,7 @@ void describe('append', () => {
     await log.close();
   });
 
-  void test('an append of up to 64 KiB with nothing in flight is in the file when appendAsLeader returns; a larger one is written asynchronously', async () => {
+  void test('an append the policy lets write synchronously is in the file when appendAsLeader returns; one over 64 KiB is written asynchronously', async () => {
     const calls: string[] = [];
     const fs: FileSystem = {
       ...nodeFileSystem,
@@ -255,7 +256,7 @@ void describe('append', () => {
         };
       },
     };
-    const { log } = await openLog({ dir: tmp.dir(), fs });
+    const { log } = await openLog({ dir: tmp.dir(), fs, syncWrites: alwaysSyncWrites });
     await fill(log, 1); // the segment's file opens on its first write, made through the pump
     const logFile = `${log.dir}/${offsetFileName(0)}.log`;
     const size0 = nodeFs.statSync(logFile).size;
@@ -280,7 +281,7 @@ void describe('append', () => {
 
   void test('a failed synchronous write rejects the append and rolls the log back; the next append takes its offsets', async () => {
     const fs = new FaultyFileSystem({ inner: nodeFileSystem });
-    const { log } = await openLog({ dir: tmp.dir(), fs });
+    const { log } = await openLog({ dir: tmp.dir(), fs, syncWrites: alwaysSyncWrites });
     const good = await fill(log, 2);
     fs.inject({ op: 'writev', path: '.log', fault: { kind: 'tornWrite', bytes: 10, code: 'ENOSPC' } });
     const failed = log.appendAsLeader(batchNo(7), 0);

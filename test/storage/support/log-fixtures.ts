@@ -22,6 +22,7 @@ import { nodeFileSystem, type FileSystem } from '../../../src/runtime/fs.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import { defaultLogConfig, type LogConfigValues } from '../../../src/storage/log-config.js';
 import { openPartitionLog } from '../../../src/storage/log-loader.js';
+import type { SyncWritePolicy } from '../../../src/storage/sync-writes.js';
 import type { PartitionLog } from '../../../src/storage/log.js';
 
 export const T0 = 1_700_000_000_000;
@@ -128,6 +129,8 @@ export interface OpenSpec {
   cleanShutdown?: boolean;
   recoveryPoint?: number;
   logStartOffset?: number;
+  /** When appends are written synchronously (default: the process-wide adaptive budget). */
+  syncWrites?: SyncWritePolicy;
 }
 
 export interface Opened {
@@ -148,6 +151,7 @@ export async function openLog(spec: OpenSpec): Promise<Opened> {
     logStartOffset: spec.logStartOffset ?? 0,
     cleanShutdown: spec.cleanShutdown ?? true,
     log: (m) => lines.push(m),
+    ...(spec.syncWrites !== undefined && { syncWrites: spec.syncWrites }),
   });
   return { log, lines };
 }
