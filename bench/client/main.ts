@@ -31,7 +31,8 @@
  * throughput): `perCall` records per send() with `window` calls in flight; one batch per
  * partition per call. Samsa uses sendBatch with the same `perCall` and `window` (headline), and
  * also send() per record without awaiting, then flush() (the Java idiom, where the accumulator
- * batches), with batchSize = perCall × record bytes / P, so its batches are the others' size, and
+ * batches), with batchSize = a batch header + perCall × framed record bytes / P, so its batches
+ * are the others' size (a partition's share of a call, on average), and
  * `window` requests in flight per connection. Each producer is created once and kept across
  * rounds (warm connections, as in an application); each round writes a fresh topic (created and
  * deleted untimed), and its end offsets are checked to hold exactly N records.
@@ -51,7 +52,8 @@
  * BENCH_CLIENT_SECTION_MS (40000) time bound of a section's measured rounds (3 rounds at least);
  * BENCH_CLIENT_PARTITIONS (4); BENCH_CLIENT_ONLY=1,3 runs only those sections;
  * BENCH_CLIENT_CPU_PROF=<dir> runs the Samsa worker with --cpu-prof into <dir> (summarize with
- * bench/broker/profile.ts); BENCH_CLIENT_AB=<checkout> adds a second Samsa worker running the
+ * bench/broker/profile.ts); BENCH_CLIENT_BROKER_CPU_PROF=<dir> does the same for the broker;
+ * BENCH_CLIENT_AB=<checkout> adds a second Samsa worker running the
  * client of another checkout of this repository (e.g. `git worktree add /tmp/base HEAD~1`, with
  * node_modules linked; compiled runs load its dist/), in the same rounds, and prints the paired
  * ratio of this client to that one: the effect of a change, measured in one run.
@@ -86,6 +88,7 @@ const SECTION_MS = envInt('BENCH_CLIENT_SECTION_MS', 40_000, 1000, 3_600_000);
 const PARTITIONS = envInt('BENCH_CLIENT_PARTITIONS', 4, 1, 64);
 const only = new Set((process.env['BENCH_CLIENT_ONLY'] ?? '1,2,3,4').split(',').map((s) => s.trim()));
 const profDir = process.env['BENCH_CLIENT_CPU_PROF'];
+const brokerProfDir = process.env['BENCH_CLIENT_BROKER_CPU_PROF'];
 const abRoot = process.env['BENCH_CLIENT_AB'];
 const KEY_BYTES = 10;
 /** Send calls in flight per producer, and Samsa's requests in flight per connection (its default). */
@@ -235,6 +238,14 @@ function addAb(section: string, a: Figures, b: Figures): void {
 
 let topicSeq = 0;
 const recordBytes = (shape: MessageShape): number => shape.keyBytes + shape.valueBytes;
+/** A record batch's header, which batch.size counts as Java's does. */
+const BATCH_HEADER_BYTES = 61;
+/** Per-record framing in a batch (length, attributes, deltas, key and value lengths, headers), about. */
+const RECORD_OVERHEAD_BYTES = 10;
+/** Samsa's batchSize: one call's records for one partition, on average, with their framing. */
+const samsaBatchSizeBytes = (shape: MessageShape): number =>
+  BATCH_HEADER_BYTES +
+  Math.ceil((recordsPerCall(shape) * (recordBytes(shape) + RECORD_OVERHEAD_BYTES)) / PARTITIONS);
 
 async function createTopic(admin: Admin, name: string): Promise<void> {
   await admin.createTopics([{ name, numPartitions: PARTITIONS, replicationFactor: 1 }]);
@@ -249,7 +260,7 @@ async function endOffsetsSum(admin: Admin, topic: string): Promise<bigint> {
 
 async function benchProduce(env: Env, section: string, shape: MessageShape): Promise<void> {
   const perCall = recordsPerCall(shape);
-  const batchSizeBytes = Math.ceil((perCall * (recordBytes(shape) + 10)) / PARTITIONS);
+  const batchSizeBytes = samsaBatchSizeBytes(shape);
   const figs = {
     samsaBatch: newFigures('samsa sendBatch'),
     samsaSend: newFigures('samsa send+flush'),
@@ -343,7 +354,7 @@ async function benchConsume(env: Env, section: string, shape: MessageShape): Pro
       perCall,
       window: WINDOW,
       mode: 'sendBatch',
-      batchSizeBytes: Math.ceil((perCall * (recordBytes(shape) + 10)) / PARTITIONS),
+      batchSizeBytes: samsaBatchSizeBytes(shape),
       lingerMs: LINGER_MS,
     } satisfies Omit<ProduceCommand, 'id'>);
     const written = await endOffsetsSum(env.admin, topic);
@@ -419,7 +430,9 @@ let admin: Admin | null = null;
 try {
   // Group joins of fresh groups need not wait for more members (Kafka's default is 3 s).
   const brokerConfig = { 'group.initial.rebalance.delay.ms': '0', 'num.partitions': String(PARTITIONS) };
-  const broker = new Child('server', ['broker', root, JSON.stringify(brokerConfig)]);
+  const brokerFlags =
+    brokerProfDir !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(brokerProfDir)}`] : [];
+  const broker = new Child('server', ['broker', root, JSON.stringify(brokerConfig)], brokerFlags);
   children.push(broker);
   // Workers live beside this file; Child resolves scripts next to bench/broker/procs.ts.
   const worker = (name: ClientName, args: string[] = []): Child => {

@@ -166,36 +166,45 @@ export class Sender {
               ),
             ),
     );
-    const { ready, nextReadyMs } = this.accumulator.ready(now, this.host.forceReady());
+    const force = this.host.forceReady();
     // Without a producer id (or after a fatal error) nothing goes; the transaction manager wakes us.
     const sendable = txn === null || txn.prepareDrain();
-    const requests = new Map<number, { batches: ProducerBatch[]; bytes: number }>();
     let leaderUnknown = false;
-    for (const batch of ready) {
-      const meta = this.cluster.cachedTopic(batch.topic);
-      const leader = meta === undefined ? -1 : (this.routingOf(meta).leaders[batch.partition] ?? -1);
-      if (leader < 0) {
-        leaderUnknown = true;
-        continue;
+    let nextReadyMs = Infinity;
+    // As Java's Sender loop: one request per leader carries at most one batch per partition, so a
+    // partition with several ready batches (a sendBatch or a burst of sends bigger than batchSize)
+    // needs several requests; they are all made now, up to maxInFlightRequestsPerConnection per
+    // broker, instead of one per answer. Each round marks at least one batch in flight, so this ends.
+    for (;;) {
+      const round = this.accumulator.ready(now, force);
+      nextReadyMs = round.nextReadyMs;
+      const requests = new Map<number, { batches: ProducerBatch[]; bytes: number }>();
+      for (const batch of round.ready) {
+        const meta = this.cluster.cachedTopic(batch.topic);
+        const leader = meta === undefined ? -1 : (this.routingOf(meta).leaders[batch.partition] ?? -1);
+        if (leader < 0) {
+          leaderUnknown = true;
+          continue;
+        }
+        if (!sendable || (txn !== null && !txn.canSend(batch))) continue;
+        if ((this.inFlightByNode.get(leader) ?? 0) >= maxInFlightRequestsPerConnection) continue;
+        let request = requests.get(leader);
+        if (request === undefined) requests.set(leader, (request = { batches: [], bytes: 0 }));
+        // Uncompressed, the accounted size is the encoded size: encoding waits until the sequence is set.
+        const bytes =
+          compression === CompressionCodec.None ? batch.sizeBytes : batch.encode(compression).length;
+        // The first batch always goes (a record was checked against maxRequestSize); others wait their turn.
+        if (request.batches.length > 0 && request.bytes + bytes > maxRequestSizeBytes) continue;
+        request.bytes += bytes;
+        request.batches.push(batch);
+        // The sequence is given only now that the batch surely goes (a compressed one has its header patched).
+        txn?.assignSequence(batch);
+        this.accumulator.markInFlight(batch);
       }
-      if (!sendable || (txn !== null && !txn.canSend(batch))) continue;
-      if ((this.inFlightByNode.get(leader) ?? 0) >= maxInFlightRequestsPerConnection) continue;
-      let request = requests.get(leader);
-      if (request === undefined) requests.set(leader, (request = { batches: [], bytes: 0 }));
-      // Uncompressed, the accounted size is the encoded size: encoding waits until the sequence is set.
-      const bytes =
-        compression === CompressionCodec.None ? batch.sizeBytes : batch.encode(compression).length;
-      // The first batch always goes (a record was checked against maxRequestSize); others wait their turn.
-      if (request.batches.length > 0 && request.bytes + bytes > maxRequestSizeBytes) continue;
-      request.bytes += bytes;
-      request.batches.push(batch);
-      // The sequence is given only now that the batch surely goes (a compressed one has its header patched).
-      txn?.assignSequence(batch);
-      this.accumulator.markInFlight(batch);
+      if (requests.size === 0) break;
+      // sendProduce counts the request in flight before its first await, so the next round sees it.
+      for (const [nodeId, { batches }] of requests) void this.sendProduce(nodeId, batches);
     }
-    for (const [nodeId, { batches }] of requests) void this.sendProduce(nodeId, batches);
-    // A partition's next batch may be ready behind the one just taken (idempotence pipelines up to 5).
-    if (requests.size > 0 && txn !== null) this.scheduleDrain();
     let wakeMs = Math.min(nextReadyMs, nextExpiryMs);
     if (leaderUnknown || this.metadataWanted) wakeMs = Math.min(wakeMs, this.refreshMetadata());
     this.setWake(wakeMs);

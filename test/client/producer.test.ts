@@ -270,6 +270,34 @@ void describe('Producer against a broker', () => {
     assert.deepEqual(valuesOf(batches), values);
   });
 
+  void test('without idempotence, the batches of a burst go in up to maxInFlightRequestsPerConnection requests at once, in order', async () => {
+    await createTopic('pipelined', 1);
+    const p = producer({
+      batchSize: 1000,
+      lingerMs: 50,
+      idempotent: false,
+      maxInFlightRequestsPerConnection: 3,
+    });
+    const values = Array.from({ length: 100 }, (_, i) => `${String(i).padStart(3, '0')}-${'x'.repeat(96)}`);
+    // One partition: each request carries one of its ~10 full batches, so only pipelining overlaps them.
+    const metadata = await p.sendBatch(values.map((value) => ({ topic: 'pipelined', partition: 0, value })));
+    assert.deepEqual(
+      metadata.map((m) => m.offset),
+      values.map((_, i) => BigInt(i)),
+    );
+    const cluster = (
+      p as unknown as {
+        cluster: {
+          cachedTopic(t: string): { partitions: { leader: number }[] } | undefined;
+          connectionTo(node: number): Promise<{ maxObservedInFlight: number }>;
+        };
+      }
+    ).cluster;
+    const conn = await cluster.connectionTo(cluster.cachedTopic('pipelined')!.partitions[0]!.leader);
+    assert.equal(conn.maxObservedInFlight, 3, 'three Produce requests in flight at once');
+    assert.deepEqual(valuesOf(await readBatches(broker.port, 'pipelined', 0)), values);
+  });
+
   void test('a keyless sendBatch sticks to one partition (one batch), keyed records go to the Java partition', async () => {
     await createTopic('partitioning', 5);
     const p = producer();
