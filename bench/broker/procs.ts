@@ -107,6 +107,10 @@ export class Child {
 
 export interface Usage {
   cpuUs: number;
+  /** The event loop's busy time since it started (eventLoopUtilization().active), ms. */
+  loopActiveMs: number;
+  /** When the sample was taken (the process's performance.now()), ms. */
+  atMs: number;
   rss: number;
   heapUsed: number;
   /** /proc/self/io of the process (wchar, syscw, rchar, syscr, …), where there is one. */
@@ -125,6 +129,8 @@ export async function usage(c: Child): Promise<Usage> {
   const r = await c.call({ cmd: 'usage' });
   return {
     cpuUs: r['cpuUs'] as number,
+    loopActiveMs: r['loopActiveMs'] as number,
+    atMs: r['atMs'] as number,
     rss: r['rss'] as number,
     heapUsed: r['heapUsed'] as number,
     io: (r['io'] as Record<string, number> | null) ?? null,

@@ -122,6 +122,8 @@ process.on('message', (m: Command) => {
         send({
           id: m.id,
           cpuUs: cpu.user + cpu.system,
+          loopActiveMs: performance.eventLoopUtilization().active,
+          atMs: performance.now(),
           rss: mem.rss,
           heapUsed: mem.heapUsed,
           io: io(),

@@ -62,7 +62,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Admin } from '../../src/client/index.js';
-import { Child, usage } from '../broker/procs.js';
+import { Child, usage, type Usage } from '../broker/procs.js';
 import { median, pairedRatio, spread, verdict } from '../storage/support.js';
 import type { MessageShape } from './messages.js';
 import type {
@@ -110,8 +110,14 @@ interface Figures {
   cpuPerK: number[];
   /** Broker CPU µs per 1,000 records. */
   brokerPerK: number[];
+  /** Share of the round's wall time the broker's event loop was busy (its utilization, 0–1). */
+  brokerLoopBusy: number[];
   startupMs: number[];
 }
+
+/** The broker's event-loop utilization between two usage samples. */
+const loopBusy = (b0: Usage, b1: Usage): number =>
+  (b1.loopActiveMs - b0.loopActiveMs) / Math.max(1e-9, b1.atMs - b0.atMs);
 
 const newFigures = (name: string): Figures => ({
   name,
@@ -119,6 +125,7 @@ const newFigures = (name: string): Figures => ({
   mbps: [],
   cpuPerK: [],
   brokerPerK: [],
+  brokerLoopBusy: [],
   startupMs: [],
 });
 
@@ -150,6 +157,7 @@ function addRows(section: string, figs: Figures[], consume: boolean): void {
       `${median(f.mbps).toFixed(1)}`,
       `${median(f.cpuPerK).toFixed(0)}`,
       `${median(f.brokerPerK).toFixed(0)}`,
+      `${(100 * median(f.brokerLoopBusy)).toFixed(0)}%`,
       consume ? `${median(f.startupMs).toFixed(0)}` : '',
       '',
       '',
@@ -173,8 +181,8 @@ function addRatios(
   const row = rows.find((r) => r[0] === section && r[1] === samsa.name)!;
   const vsK = ratioCell(samsa, kafkajs);
   const vsP = ratioCell(samsa, plat);
-  row[7] = vsK.text;
-  row[8] = vsP.text;
+  row[8] = vsK.text;
+  row[9] = vsP.text;
   if (headline) {
     const ok = vsK.median >= 2 && vsP.median >= 1.2;
     targets.push(
@@ -191,6 +199,7 @@ function printTable(): void {
     'MB/s',
     'cpu µs/1k',
     'broker µs/1k',
+    'broker loop',
     'join ms',
     'vs kafkajs [range]',
     'vs platformatic [range]',
@@ -304,6 +313,7 @@ async function benchProduce(env: Env, section: string, shape: MessageShape): Pro
         fig.mbps.push((shape.count * recordBytes(shape)) / 1e6 / r.seconds);
         fig.cpuPerK.push(r.cpuUs / (shape.count / 1000));
         fig.brokerPerK.push((b1.cpuUs - b0.cpuUs) / (shape.count / 1000));
+        fig.brokerLoopBusy.push(loopBusy(b0, b1));
       }
     },
   });
@@ -388,6 +398,7 @@ async function benchConsume(env: Env, section: string, shape: MessageShape): Pro
         fig.mbps.push((shape.count * recordBytes(shape)) / 1e6 / r.seconds);
         fig.cpuPerK.push(r.cpuUs / (shape.count / 1000));
         fig.brokerPerK.push((b1.cpuUs - b0.cpuUs) / (shape.count / 1000));
+        fig.brokerLoopBusy.push(loopBusy(b0, b1));
         fig.startupMs.push(r.startupMs);
       },
     });
