@@ -6,19 +6,21 @@
  * writes at once: synchronously while that costs the event loop little (sync-writes.ts: a few
  * microseconds for 16 KiB on a warm page cache, where a thread-pool round trip costs tens), as
  * Kafka's request threads write to the page cache; otherwise asynchronously (its completion
- * is its acknowledgement: no queue, one promise step). The write pump gathers whatever queued up while a write was in flight into one
- * writev (group commit). An asynchronous direct write checks its batches' CRCs while the file
- * system writes them (the CRC is most of an append's CPU); a bad batch is answered
- * CORRUPT_MESSAGE only after its bytes are cut from the file again, and they are past the log
- * end in between, so no reader, flush or later append ever sees them (a crash in between:
- * recovery cuts them). With `flush.messages` reached (1 = fsync every append), an append
- * resolves only after an fsync that it shares with every append written alongside it.
+ * is its acknowledgement: no queue, one promise step). The write pump gathers whatever queued
+ * up while a write was in flight into one writev (group commit). An asynchronous direct write
+ * checks its batches' CRCs while the file system writes them (the CRC is most of an append's
+ * CPU); a bad batch is answered CORRUPT_MESSAGE only after its bytes are cut from the file
+ * again, and they are past the log end in between, so no reader, flush or later append ever
+ * sees them (a crash in between: recovery cuts them). With `flush.messages` reached (1 = fsync
+ * every append), an append resolves only after an fsync that it shares with every append
+ * written alongside it.
  *
  * Offsets are numbers: an offset grows by one per record, so 2^53 is out of reach (centuries
  * at a million records a second); an append that would pass it is refused.
  *
  * A failed write (EIO, ENOSPC, a torn write) fails that append and every append queued behind
- * it, then rolls the log back to the last byte known written. If the rollback fails too, the
+ * it (none behind a synchronous one: appends made after it wait for the rollback and then go
+ * on), then rolls the log back to the last byte known written. If the rollback fails too, the
  * log goes offline: every later call fails with KAFKA_STORAGE_ERROR until it is reopened,
  * and opening recovers it.
  */
