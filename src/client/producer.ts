@@ -571,7 +571,9 @@ export class Producer {
       } catch (e) {
         if (!(e instanceof KafkaClientError)) throw e;
         if (!e.retriable && e.errorName !== 'DEADLINE_EXCEEDED') throw e;
-        lastError = e;
+        // A lookup cut short by the deadline says less than what an earlier answer said (e.g.
+        // that the topic has too few partitions): keep that one.
+        if (e.errorName !== 'DEADLINE_EXCEEDED' || lastError === null) lastError = e;
       }
       if (this.usableMetadata(r) !== undefined) continue;
       const waitMs = Math.min(this.cluster.backoffMs(attempt), Math.max(0, deadlineMs - this.clock.nowMs()));
