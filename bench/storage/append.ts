@@ -25,6 +25,7 @@ import { validateBatch } from '../../src/protocol/records/batch-view.js';
 import { crc32c } from '../../src/protocol/records/crc32c.js';
 import { nodeFileSystem } from '../../src/runtime/fs.js';
 import type { PartitionLog } from '../../src/storage/log.js';
+import { alwaysSyncWrites, SYNC_WRITE_BUDGET_NS, syncWriteBudget } from '../../src/storage/sync-writes.js';
 import {
   appendMany,
   batchPool,
@@ -134,6 +135,7 @@ export async function benchAppendPageCache(root: string): Promise<void> {
 
   // The second and third baselines run after the first, so the log (1 in flight) still follows
   // the log with 16 in flight and precedes the first baseline, as before they were added.
+  const sync0 = { allowed: syncWriteBudget.allowed, refused: syncWriteBudget.refused };
   const [serial, raw, validated, windowed, writeSync] = (await interleave(
     [
       () => logRound(serialLog, 1, cpu.serial),
@@ -144,6 +146,9 @@ export async function benchAppendPageCache(root: string): Promise<void> {
     ],
     { warmup: 2, minRounds: 8, maxRounds: 60, maxMs: 6000 },
   )) as [number[], number[], number[], number[], number[]];
+  const syncAllowed = syncWriteBudget.allowed - sync0.allowed;
+  const syncRefused = syncWriteBudget.refused - sync0.refused;
+  const syncEstimate = syncWriteBudget.estimateNsPerByte;
   await serialLog.close();
   await windowLog.close();
   fs.closeSync(fd);
@@ -182,6 +187,9 @@ export async function benchAppendPageCache(root: string): Promise<void> {
     `             log append, 1 in flight, against baseline 3                                ${ratioText(serial, writeSync)}  (the log writes appends up to 64 KiB synchronously too: its own cost on top)`,
   );
   console.log(
+    `   the logs' appends written synchronously: ${syncAllowed} of ${syncAllowed + syncRefused} (sync-writes.ts; estimate at the end ${syncEstimate.toFixed(2)} ns/B, budget ${SYNC_WRITE_BUDGET_NS / 1000} µs per write)`,
+  );
+  console.log(
     `   where an append's time goes without I/O (writes discarded by a null FileSystem), ${noIo.rounds} rounds: ` +
       `${noIo.appendUs.toFixed(1)} µs per append, of which CRC32C of the 16 KiB batch ${noIo.crcUs.toFixed(1)} µs ` +
       `(raw fs.write takes ${((BATCH_BYTES / MiB / r) * 1e6).toFixed(1)} µs per 16 KiB at the baseline's median)`,
@@ -197,8 +205,10 @@ async function appendCpuWithoutIo(
   pool: readonly Buffer[],
 ): Promise<{ appendUs: number; crcUs: number; rounds: number }> {
   fs.mkdirSync(`${root}/append-null`);
+  // Discarded writes cost nothing: the process-wide policy must not learn that.
   const log = await openLog(`${root}/append-null/bench-0`, logConfig(), {
     fs: noSyncFileSystem(nodeFileSystem, { discardWrites: true }),
+    syncWrites: alwaysSyncWrites,
   });
   const n = 2000;
   let sink = 0;

@@ -15,6 +15,7 @@ import {
 } from '../../src/storage/log-config.js';
 import { openPartitionLog } from '../../src/storage/log-loader.js';
 import type { PartitionLog } from '../../src/storage/log.js';
+import type { SyncWritePolicy } from '../../src/storage/sync-writes.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -62,7 +63,13 @@ export function logConfig(overrides: Record<string, string> = {}): LogConfig {
 export function openLog(
   dir: string,
   config: LogConfig,
-  opts: { cleanShutdown?: boolean; recoveryPoint?: number; fs?: FileSystem; log?: (m: string) => void } = {},
+  opts: {
+    cleanShutdown?: boolean;
+    recoveryPoint?: number;
+    fs?: FileSystem;
+    log?: (m: string) => void;
+    syncWrites?: SyncWritePolicy;
+  } = {},
 ): Promise<PartitionLog> {
   return openPartitionLog({
     fs: opts.fs ?? nodeFileSystem,
@@ -74,6 +81,7 @@ export function openLog(
     logStartOffset: 0,
     cleanShutdown: opts.cleanShutdown ?? true,
     log: opts.log ?? (() => undefined),
+    ...(opts.syncWrites !== undefined && { syncWrites: opts.syncWrites }),
   });
 }
 

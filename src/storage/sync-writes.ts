@@ -10,11 +10,14 @@
  * waiting on each append gets the low latency, and a busy broker writing into cold pages keeps
  * its loop for the network.
  *
- * The estimate is learned from the synchronous writes themselves (nanoseconds per byte, a moving
- * average over writes of at least MEASURED_MIN_BYTES, where the per-byte cost dominates the
- * system call's). While it is over budget, every PROBE_EVERY-th write that would go to the thread
- * pool is made synchronously anyway, so the estimate follows the machine when writes get cheap
- * again. One estimate per process: the page cache is shared by every log.
+ * The estimate is learned from the synchronous writes themselves: nanoseconds per byte, the
+ * median of the last RECENT_SAMPLES writes of at least MEASURED_MIN_BYTES (where the per-byte
+ * cost dominates the system call's). A median, because single writes stall now and then for a
+ * millisecond or more (a journal commit): one must not send the next hundreds of writes to the
+ * thread pool, a run of slow ones must. While the estimate is over budget, every
+ * PROBE_EVERY-th write that would go to the thread pool is made synchronously anyway, so the
+ * estimate follows the machine when writes get cheap again. One estimate per process: the page
+ * cache is shared by every log.
  */
 
 /** Longest a synchronous write should hold the event loop, by the estimate. */
@@ -25,8 +28,8 @@ export const SYNC_WRITE_MAX_BYTES = 64 * 1024;
 const MEASURED_MIN_BYTES = 4096;
 /** While over budget, one write in this many is made synchronously to measure again. */
 const PROBE_EVERY = 32;
-/** Weight of a new measurement in the moving average. */
-const SMOOTHING = 0.2;
+/** Measurements the estimate is the median of. */
+const RECENT_SAMPLES = 15;
 /** The estimate before any measurement: a warm page cache. */
 const INITIAL_NS_PER_BYTE = 0.3;
 
@@ -41,8 +44,22 @@ export interface SyncWritePolicy {
 export class SyncWriteBudget implements SyncWritePolicy {
   private nsPerByte = INITIAL_NS_PER_BYTE;
   private overBudget = 0;
+  /** The last measurements (ns per byte), a ring; `measured` of them are filled. */
+  private readonly recent = new Float64Array(RECENT_SAMPLES);
+  private readonly sorted = new Float64Array(RECENT_SAMPLES);
+  private measured = 0;
+  /** Writes allowed and refused so far (for benchmarks and diagnostics). */
+  allowed = 0;
+  refused = 0;
 
   allows(bytes: number): boolean {
+    const yes = this.decide(bytes);
+    if (yes) this.allowed++;
+    else this.refused++;
+    return yes;
+  }
+
+  private decide(bytes: number): boolean {
     if (bytes > SYNC_WRITE_MAX_BYTES) return false;
     if (bytes < MEASURED_MIN_BYTES || bytes * this.nsPerByte <= SYNC_WRITE_BUDGET_NS) return true;
     if (++this.overBudget < PROBE_EVERY) return false;
@@ -52,7 +69,13 @@ export class SyncWriteBudget implements SyncWritePolicy {
 
   observe(bytes: number, elapsedNs: number): void {
     if (bytes < MEASURED_MIN_BYTES) return;
-    this.nsPerByte += (elapsedNs / bytes - this.nsPerByte) * SMOOTHING;
+    this.recent[this.measured % RECENT_SAMPLES] = elapsedNs / bytes;
+    this.measured++;
+    const n = Math.min(this.measured, RECENT_SAMPLES);
+    const sorted = this.sorted.subarray(0, n);
+    sorted.set(this.recent.subarray(0, n));
+    sorted.sort();
+    this.nsPerByte = sorted[n >> 1]!;
   }
 
   /** The current estimate of a synchronous write's cost, in nanoseconds per byte. */

@@ -1,7 +1,8 @@
 /**
  * The policy that decides whether an append is written synchronously (src/storage/sync-writes.ts):
- * synchronous while the learned cost of a write stays within the budget, never over 64 KiB, and
- * probing now and then while over budget so that the estimate can come down again.
+ * synchronous while the learned cost of a write (a median of recent ones) stays within the
+ * budget, never over 64 KiB, and probing now and then while over budget so that the estimate can
+ * come down again.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -41,11 +42,22 @@ void test('slow synchronous writes send the larger ones to the thread pool, prob
   assert.equal(policy.estimateNsPerByte, before);
 });
 
+void test('a single stalled write does not move the estimate; a run of slow ones does', () => {
+  const policy = new SyncWriteBudget();
+  for (let i = 0; i < 20; i++) policy.observe(16 * KiB, 0.3 * 16 * KiB);
+  policy.observe(16 * KiB, 100 * 16 * KiB); // 1.6 ms: a journal commit
+  assert.ok(policy.estimateNsPerByte < 0.5, `estimate ${policy.estimateNsPerByte}`);
+  assert.equal(allowedOf(policy, 16 * KiB, 10), 10);
+  for (let i = 0; i < 8; i++) policy.observe(16 * KiB, 3 * 16 * KiB);
+  assert.ok(policy.estimateNsPerByte >= 3, `estimate ${policy.estimateNsPerByte}`);
+  assert.equal(allowedOf(policy, 16 * KiB, 31), 0);
+});
+
 void test('once the probes measure cheap writes again, the estimate comes down and writes go synchronous again', () => {
   const policy = new SyncWriteBudget();
   for (let i = 0; i < 50; i++) policy.observe(32 * KiB, 3 * 32 * KiB);
   assert.equal(allowedOf(policy, 32 * KiB, 31), 0);
-  for (let i = 0; i < 30; i++) policy.observe(32 * KiB, 0.25 * 32 * KiB);
+  for (let i = 0; i < 8; i++) policy.observe(32 * KiB, 0.25 * 32 * KiB);
   assert.ok(policy.estimateNsPerByte < 0.3, `estimate ${policy.estimateNsPerByte}`);
   assert.equal(allowedOf(policy, 32 * KiB, 50), 50);
 });
