@@ -594,8 +594,12 @@ export class FaultyFileSystem implements FileSystem {
     return { delayBeforeMs, decision };
   }
 
-  /** Counts the call, applies its rules' delay-before, and throws an error fault (torn writes are the caller's). */
-  private async enter(op: FsOp, paths: readonly string[], handle?: HandleState): Promise<Decision> {
+  /** Counts the call, refuses it on a closed or crashed handle (or while crashing), and decides its rules. */
+  private admit(
+    op: FsOp,
+    paths: readonly string[],
+    handle?: HandleState,
+  ): { delayBeforeMs: number; decision: Decision } {
     this.calls[op]++;
     const path = paths[0] ?? '';
     if (handle !== undefined) {
@@ -603,7 +607,13 @@ export class FaultyFileSystem implements FileSystem {
     } else if (this.crashing) {
       throw crashedError(op, path);
     }
-    const { delayBeforeMs, decision } = this.decide(op, paths);
+    return this.decide(op, paths);
+  }
+
+  /** Counts the call, applies its rules' delay-before, and throws an error fault (torn writes are the caller's). */
+  private async enter(op: FsOp, paths: readonly string[], handle?: HandleState): Promise<Decision> {
+    const path = paths[0] ?? '';
+    const { delayBeforeMs, decision } = this.admit(op, paths, handle);
     if (delayBeforeMs > 0) await this.sleep(delayBeforeMs);
     if (decision.epoch !== this.epoch) throw crashedError(op, path);
     const f = decision.failure;
@@ -869,9 +879,7 @@ export class FaultyFileSystem implements FileSystem {
     chunks: readonly Buffer[],
     position: number,
   ): number {
-    this.calls.writev++;
-    if (h.closed || h.epoch !== this.epoch) throw fsError('EBADF', SYSCALL.writev, h.path);
-    const { delayBeforeMs, decision } = this.decide('writev', [h.path]);
+    const { delayBeforeMs, decision } = this.admit('writev', [h.path], h);
     if (delayBeforeMs > 0 || decision.delayAfterMs > 0) {
       throw new Error(`FaultyFileSystem: a delay rule fired on a synchronous write of ${h.path}`);
     }

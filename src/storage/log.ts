@@ -229,9 +229,8 @@ export class PartitionLog {
       // append time rewrites the CRC, so it must be checked first; a queued write is checked now
       // too, as a failure behind other writes could not be undone alone; and a synchronous
       // write leaves nothing to overlap with.
-      const direct = !this.writing && this.pending.length === 0;
-      const sync = direct && this.mayWriteSync(this.activeSegment.openFile, records.length);
-      let checkAfterWrite = !logAppendTime && direct && !sync;
+      const sync = this.mayWriteSync(this.activeSegment.openFile, records.length);
+      let checkAfterWrite = !logAppendTime && !this.writing && this.pending.length === 0 && !sync;
       const span = this.checkBatches(records, !checkAfterWrite);
       const firstOffset = this.nextOffset;
       const endOffset = firstOffset + span;
@@ -401,8 +400,7 @@ export class PartitionLog {
       };
       const completed = this.producerState.update(records);
       if (completed !== null) this.indexAborts(completed, segment);
-      const sync =
-        !this.writing && this.pending.length === 0 && this.mayWriteSync(segment.openFile, records.length);
+      const sync = this.mayWriteSync(segment.openFile, records.length);
       return this.write(
         segment,
         position,
@@ -475,15 +473,22 @@ export class PartitionLog {
     return new StorageError(code, `${this.name}: ${e.message}`);
   }
 
-  /** The segment an append of `bytes` ending at `lastOffset` goes into, rolling first when needed. */
   /**
-   * Whether a direct write of `bytes` to `handle` is made synchronously: the handle must be able
-   * to, and the policy must allow it (asked once per append: it counts). See sync-writes.ts.
+   * Whether an append of `bytes` to `handle` is written synchronously: nothing may be in flight
+   * or queued, the handle must be able to, and the policy must allow it (asked once per append:
+   * it counts). See sync-writes.ts.
    */
   private mayWriteSync(handle: FileHandle | null, bytes: number): boolean {
-    return handle !== null && handle.writeSync !== undefined && this.syncWrites.allows(bytes);
+    return (
+      !this.writing &&
+      this.pending.length === 0 &&
+      handle !== null &&
+      handle.writeSync !== undefined &&
+      this.syncWrites.allows(bytes)
+    );
   }
 
+  /** The segment an append of `bytes` ending at `lastOffset` goes into, rolling first when needed. */
   private segmentFor(bytes: number, lastOffset: number, firstOffset: number, nowMs: number): LogSegment {
     let segment = this.activeSegment;
     if (this.shouldRoll(segment, bytes, lastOffset, nowMs)) segment = this.roll(firstOffset);

@@ -13,7 +13,7 @@ import { ErrorCode } from '../../src/protocol/error-codes.js';
 import { BatchField, BatchSplitter, TimestampType } from '../../src/protocol/records/batch-view.js';
 import { ManualClock } from '../../src/runtime/clock.js';
 import { FaultyFileSystem } from '../../src/runtime/faulty-fs.js';
-import { nodeFileSystem, type FileHandle, type FileSystem } from '../../src/runtime/fs.js';
+import { nodeFileSystem, type FileSystem } from '../../src/runtime/fs.js';
 import { StorageError } from '../../src/storage/errors.js';
 import { offsetFileName } from '../../src/storage/files.js';
 import { LeaderEpochCache } from '../../src/storage/leader-epoch-cache.js';
@@ -22,6 +22,7 @@ import type { PartitionLog } from '../../src/storage/log.js';
 import {
   asyncWritesOnly,
   copy,
+  mapHandles,
   decode,
   logConfig,
   logFiles,
@@ -239,23 +240,15 @@ void describe('append', () => {
 
   void test('an append the policy lets write synchronously is in the file when appendAsLeader returns; one over 64 KiB is written asynchronously', async () => {
     const calls: string[] = [];
-    const fs: FileSystem = {
-      ...nodeFileSystem,
-      open: async (p, m) => {
-        const h = await nodeFileSystem.open(p, m);
-        if (!p.endsWith('.log')) return h;
-        return {
-          path: h.path,
-          writev: (c, pos) => (calls.push('writev'), h.writev(c, pos)),
-          writeSync: (c: readonly Buffer[], pos: number) => (calls.push('writeSync'), h.writeSync!(c, pos)),
-          read: (i, o, l, pos) => h.read(i, o, l, pos),
-          sync: () => h.sync(),
-          truncate: (n) => h.truncate(n),
-          sizeBytes: () => h.sizeBytes(),
-          close: () => h.close(),
-        };
-      },
-    };
+    const fs = mapHandles(nodeFileSystem, (h, path) =>
+      !path.endsWith('.log')
+        ? h
+        : {
+            ...h,
+            writev: (c, pos) => (calls.push('writev'), h.writev(c, pos)),
+            writeSync: (c: readonly Buffer[], pos: number) => (calls.push('writeSync'), h.writeSync!(c, pos)),
+          },
+    );
     const { log } = await openLog({ dir: tmp.dir(), fs, syncWrites: alwaysSyncWrites });
     await fill(log, 1); // the segment's file opens on its first write, made through the pump
     const logFile = `${log.dir}/${offsetFileName(0)}.log`;
@@ -906,47 +899,26 @@ void describe('leader epochs', () => {
 /** Counts completed fsyncs of `.log` files. */
 function countingFs(): { fs: FileSystem; logSyncs: () => number } {
   let n = 0;
-  const wrap = (h: FileHandle): FileHandle => ({
-    path: h.path,
-    writev: (c, p) => h.writev(c, p),
-    ...(h.writeSync !== undefined && { writeSync: (c: readonly Buffer[], p: number) => h.writeSync!(c, p) }),
-    read: (i, o, l, p) => h.read(i, o, l, p),
+  const fs = mapHandles(nodeFileSystem, (h) => ({
+    ...h,
     sync: async () => {
       await h.sync();
       if (h.path.endsWith('.log')) n++;
     },
-    truncate: (s) => h.truncate(s),
-    sizeBytes: () => h.sizeBytes(),
-    close: () => h.close(),
-  });
-  const fs: FileSystem = { ...nodeFileSystem, open: async (p, m) => wrap(await nodeFileSystem.open(p, m)) };
+  }));
   return { fs, logSyncs: () => n };
 }
 
 /** Records the files read through handles. */
 function readRecordingFs(): { fs: FileSystem; readFrom: Set<string> } {
   const readFrom = new Set<string>();
-  const fs: FileSystem = {
-    ...nodeFileSystem,
-    open: async (p, m) => {
-      const h = await nodeFileSystem.open(p, m);
-      return {
-        path: h.path,
-        writev: (c, pos) => h.writev(c, pos),
-        ...(h.writeSync !== undefined && {
-          writeSync: (c: readonly Buffer[], pos: number) => h.writeSync!(c, pos),
-        }),
-        read: (i, o, l, pos) => {
-          readFrom.add(p);
-          return h.read(i, o, l, pos);
-        },
-        sync: () => h.sync(),
-        truncate: (n) => h.truncate(n),
-        sizeBytes: () => h.sizeBytes(),
-        close: () => h.close(),
-      };
+  const fs = mapHandles(nodeFileSystem, (h, p) => ({
+    ...h,
+    read: (i, o, l, pos) => {
+      readFrom.add(p);
+      return h.read(i, o, l, pos);
     },
-  };
+  }));
   return { fs, readFrom };
 }
 

@@ -18,7 +18,7 @@ import {
 } from '../../../src/protocol/records/batch.js';
 import { BatchField, BatchSplitter, readInt64Number } from '../../../src/protocol/records/batch-view.js';
 import { ManualClock, type Clock } from '../../../src/runtime/clock.js';
-import { nodeFileSystem, type FileSystem } from '../../../src/runtime/fs.js';
+import { nodeFileSystem, type FileHandle, type FileSystem } from '../../../src/runtime/fs.js';
 import { StorageError } from '../../../src/storage/errors.js';
 import { defaultLogConfig, type LogConfigValues } from '../../../src/storage/log-config.js';
 import { openPartitionLog } from '../../../src/storage/log-loader.js';
@@ -228,20 +228,34 @@ export function copy(buf: Buffer): Buffer {
  * appends larger than its synchronous bound, or for file systems that cannot write synchronously.
  */
 export function asyncWritesOnly(inner: FileSystem = nodeFileSystem): FileSystem {
+  return mapHandles(inner, (h) => {
+    delete h.writeSync;
+    return h;
+  });
+}
+
+/** A handle forwarding every call to `h` (a plain object: its methods can be spread and replaced). */
+export function forwardingHandle(h: FileHandle): FileHandle {
+  return {
+    path: h.path,
+    writev: (c, p) => h.writev(c, p),
+    ...(h.writeSync !== undefined && { writeSync: (c: readonly Buffer[], p: number) => h.writeSync!(c, p) }),
+    read: (i, o, l, p) => h.read(i, o, l, p),
+    sync: () => h.sync(),
+    truncate: (s) => h.truncate(s),
+    sizeBytes: () => h.sizeBytes(),
+    close: () => h.close(),
+  };
+}
+
+/** `inner` with each opened handle replaced by `change(forwarding handle, path)`. */
+export function mapHandles(
+  inner: FileSystem,
+  change: (h: FileHandle, path: string) => FileHandle,
+): FileSystem {
   return {
     ...inner,
-    async open(path, mode) {
-      const h = await inner.open(path, mode);
-      return {
-        path: h.path,
-        writev: (c, p) => h.writev(c, p),
-        read: (i, o, l, p) => h.read(i, o, l, p),
-        sync: () => h.sync(),
-        truncate: (s) => h.truncate(s),
-        sizeBytes: () => h.sizeBytes(),
-        close: () => h.close(),
-      };
-    },
+    open: async (path, mode) => change(forwardingHandle(await inner.open(path, mode)), path),
   };
 }
 
@@ -252,22 +266,7 @@ export function asyncWritesOnly(inner: FileSystem = nodeFileSystem): FileSystem 
  */
 export function withoutFsync(inner: FileSystem = nodeFileSystem): FileSystem {
   return {
-    ...inner,
-    async open(path, mode) {
-      const h = await inner.open(path, mode);
-      return {
-        path: h.path,
-        writev: (c, p) => h.writev(c, p),
-        ...(h.writeSync !== undefined && {
-          writeSync: (c: readonly Buffer[], p: number) => h.writeSync!(c, p),
-        }),
-        read: (i, o, l, p) => h.read(i, o, l, p),
-        sync: () => Promise.resolve(),
-        truncate: (s) => h.truncate(s),
-        sizeBytes: () => h.sizeBytes(),
-        close: () => h.close(),
-      };
-    },
+    ...mapHandles(inner, (h) => ({ ...h, sync: () => Promise.resolve() })),
     async writeFileAtomic(path, data) {
       const tmpPath = `${path}.tmp`;
       const h = await inner.open(tmpPath, 'create');
