@@ -7,6 +7,7 @@
 import type { ShardLookup } from '../coordinator/group-coordinator.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../coordinator/group-coordinator.js';
 import type { ShardLog } from '../coordinator/group-shard.js';
+import { TRANSACTION_STATE_TOPIC } from '../coordinator/transaction/txn-coordinator.js';
 import type { TopicInfo, TopicsView } from '../coordinator/topics.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/error-codes.js';
@@ -81,9 +82,6 @@ export function syncCoordinatorShards(b: BrokerServices, image: MetadataImage): 
     if (!led.has(partition)) b.groupCoordinator.unloadPartition(partition);
   }
 }
-
-/** `__transaction_state`: the transaction coordinator's log (its coordinator comes with transactions). */
-export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
 interface InternalTopic {
   name: string;

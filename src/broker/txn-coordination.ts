@@ -4,7 +4,7 @@
  * markers), and the request-side lookup of a transactional id's shard.
  */
 import { TRANSACTION_STATE_TOPIC, type TxnShardLookup } from '../coordinator/transaction/txn-coordinator.js';
-import { partitionForTransactionalId } from '../coordinator/transaction/txn-coordinator.js';
+import { partitionForGroup } from '../coordinator/group-coordinator.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { shardLogOf } from './group-coordination.js';
@@ -37,7 +37,7 @@ export function txnShard(b: BrokerServices, transactionalId: string): TxnShardLo
   const partitions = topic.partitions.size;
   const lookup = b.txnCoordinator.shardFor(transactionalId, partitions);
   if ('errorCode' in lookup && lookup.errorCode === ErrorCode.NOT_COORDINATOR) {
-    const p = topic.partitions.get(partitionForTransactionalId(transactionalId, partitions));
+    const p = topic.partitions.get(partitionForGroup(transactionalId, partitions));
     if (p?.leader === b.nodeId) return { errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS };
   }
   return lookup;

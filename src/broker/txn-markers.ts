@@ -8,23 +8,11 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { OFFSETS_TOPIC } from '../coordinator/group-coordinator.js';
+import type { TxnMarkerRequest, TxnMarkerResult } from '../coordinator/transaction/txn-coordinator.js';
 import { errorCodeOf } from './replica-manager.js';
 import type { BrokerServices } from './services.js';
 
-export interface TxnMarkerRequest {
-  producerId: bigint;
-  producerEpoch: number;
-  coordinatorEpoch: number;
-  /** COMMIT (true) or ABORT (false). */
-  commit: boolean;
-  partitions: { topic: string; partition: number }[];
-}
-
-export interface TxnMarkerResult {
-  topic: string;
-  partition: number;
-  errorCode: number;
-}
+export type { TxnMarkerRequest, TxnMarkerResult };
 
 /**
  * Writes each marker to each of its partitions (led here), as Kafka's WriteTxnMarkers does, and

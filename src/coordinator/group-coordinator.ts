@@ -39,7 +39,10 @@ export function javaStringHash(s: string): number {
   return h;
 }
 
-/** The `__consumer_offsets` partition of a group: Kafka's `Utils.abs(groupId.hashCode()) % partitions`. */
+/**
+ * The `__consumer_offsets` partition of a group, and the `__transaction_state` partition of a
+ * transactional id: Kafka's `Utils.abs(key.hashCode()) % partitions` for both.
+ */
 export function partitionForGroup(groupId: string, partitions: number): number {
   const h = javaStringHash(groupId);
   return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;

@@ -16,7 +16,14 @@ import { ConsumerGroupHeartbeatResponse } from '../protocol/generated/message/Co
 import type { DescribeGroupsResponse } from '../protocol/generated/message/DescribeGroupsResponse.js';
 import type { OffsetCommitRequest } from '../protocol/generated/message/OffsetCommitRequest.js';
 import type { TxnOffsetCommitRequest } from '../protocol/generated/message/TxnOffsetCommitRequest.js';
-import { decodeRecordBatch, encodeRecordBatch, newRecordBatch } from '../protocol/records/batch.js';
+import {
+  ControlRecordType,
+  decodeRecordBatch,
+  encodeRecordBatch,
+  newRecordBatch,
+  parseControlBatch,
+} from '../protocol/records/batch.js';
+import { DecodeError } from '../protocol/primitives/errors.js';
 import { BatchSplitter } from '../protocol/records/batch-view.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Random } from '../runtime/random.js';
@@ -162,10 +169,9 @@ export class GroupShard {
         if (!('records' in batch)) throw new Error(`__consumer_offsets-${this.partition}: ${batch.message}`);
         offset = Number(batch.baseOffset) + batch.lastOffsetDelta + 1;
         if (batch.isControl) {
-          const marker = batch.records[0]?.key;
-          // A control record's key: int16 version, int16 type (0 ABORT, 1 COMMIT).
-          if (marker !== undefined && marker !== null && marker.length >= 4) {
-            this.onTxnMarker(batch.producerId, marker.readInt16BE(2) === 1);
+          const control = parseControlBatch(batch);
+          if (!(control instanceof DecodeError) && control.marker !== null) {
+            this.onTxnMarker(batch.producerId, control.key.type === ControlRecordType.Commit);
           }
           continue;
         }

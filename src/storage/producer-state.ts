@@ -40,6 +40,8 @@ export const SNAPSHOT_SUFFIX = '.snapshot';
 /** Kafka's producer snapshot format version. */
 const SNAPSHOT_VERSION = 1;
 const INT32_MAX = 0x7fffffff;
+/** Bytes of one producer in a snapshot: id, epoch, last sequence, last offset, offset delta, timestamp, coordinator epoch, transaction start. */
+const SNAPSHOT_ENTRY_BYTES = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
 
 /** One batch of a producer, as remembered for duplicate detection. */
 interface BatchMetadata {
@@ -361,7 +363,7 @@ export class ProducerStateManager {
           entry = new ProducerEntry(producerId);
           this.producers.set(producerId, entry);
         }
-        const timestampMs = Number(records.readBigInt64BE(pos + BatchField.maxTimestamp));
+        const timestampMs = readInt64Number(records, pos + BatchField.maxTimestamp);
         if ((attributes & CONTROL_BIT) !== 0) {
           // A transaction marker ends the producer's transaction; its sequence means nothing.
           const marker = readTxnMarker(records, pos, sizeBytes);
@@ -513,8 +515,7 @@ export class ProducerStateManager {
    * producer survives a snapshot, as in Kafka.
    */
   encodeSnapshot(): Buffer {
-    const ENTRY_BYTES = 8 + 2 + 4 + 8 + 4 + 8 + 4 + 8;
-    const buf = Buffer.alloc(2 + 4 + 4 + this.producers.size * ENTRY_BYTES);
+    const buf = Buffer.alloc(2 + 4 + 4 + this.producers.size * SNAPSHOT_ENTRY_BYTES);
     buf.writeInt16BE(SNAPSHOT_VERSION, 0);
     buf.writeInt32BE(this.producers.size, 6);
     let pos = 10;
@@ -528,7 +529,7 @@ export class ProducerStateManager {
       buf.writeBigInt64BE(BigInt(e.lastTimestampMs), pos + 26);
       buf.writeInt32BE(e.coordinatorEpoch, pos + 34);
       buf.writeBigInt64BE(BigInt(e.currentTxnFirstOffset), pos + 38);
-      pos += ENTRY_BYTES;
+      pos += SNAPSHOT_ENTRY_BYTES;
     }
     buf.writeUInt32BE(crc32c(buf.subarray(6)), 2);
     return buf;
@@ -536,15 +537,15 @@ export class ProducerStateManager {
 
   /** Replaces the state with a snapshot's, as of `offset`; a string says why the file is unusable. */
   loadSnapshot(buf: Buffer, offset: number): string | null {
-    const ENTRY_BYTES = 46;
     if (buf.length < 10) return 'shorter than its header';
     const version = buf.readInt16BE(0);
     if (version !== SNAPSHOT_VERSION) return `unknown version ${version}`;
     if (buf.readUInt32BE(2) !== crc32c(buf.subarray(6))) return 'CRC mismatch';
     const count = buf.readInt32BE(6);
-    if (count < 0 || buf.length !== 10 + count * ENTRY_BYTES) return `${count} entries do not fit its size`;
+    if (count < 0 || buf.length !== 10 + count * SNAPSHOT_ENTRY_BYTES)
+      return `${count} entries do not fit its size`;
     const producers = new Map<bigint, ProducerEntry>();
-    for (let i = 0, pos = 10; i < count; i++, pos += ENTRY_BYTES) {
+    for (let i = 0, pos = 10; i < count; i++, pos += SNAPSHOT_ENTRY_BYTES) {
       const e = new ProducerEntry(buf.readBigInt64BE(pos));
       e.epoch = buf.readInt16BE(pos + 8);
       const lastSeq = buf.readInt32BE(pos + 10);

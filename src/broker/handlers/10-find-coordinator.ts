@@ -13,11 +13,8 @@ import { ErrorCode, errorInfo } from '../../protocol/error-codes.js';
 import { apis } from '../../protocol/generated/api-keys.js';
 import type { FindCoordinatorRequest } from '../../protocol/generated/message/FindCoordinatorRequest.js';
 import { FindCoordinatorResponse } from '../../protocol/generated/message/FindCoordinatorResponse.js';
-import {
-  ensureOffsetsTopic,
-  ensureTransactionStateTopic,
-  TRANSACTION_STATE_TOPIC,
-} from '../group-coordination.js';
+import { TRANSACTION_STATE_TOPIC } from '../../coordinator/transaction/txn-coordinator.js';
+import { ensureOffsetsTopic, ensureTransactionStateTopic } from '../group-coordination.js';
 import type { RequestContext } from './types.js';
 import { defineHandler } from './types.js';
 

@@ -31,7 +31,6 @@ export const listTransactionsHandler = defineHandler<ListTransactionsRequest, Li
       for (const shard of ctx.broker.txnCoordinator.activeShards()) {
         for (const m of shard.txns.values()) {
           if (states.size > 0 && !states.has(m.state)) continue;
-          if (unknownStateFilters.length > 0 && states.size === 0) continue;
           if (producerIds.size > 0 && !producerIds.has(m.producerId)) continue;
           if (minDurationMs >= 0) {
             const running = m.state === TxnState.Ongoing ? nowMs - m.txnStartTimestampMs : -1;

@@ -20,7 +20,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Clock } from '../../runtime/clock.js';
-import { javaStringHash } from '../group-coordinator.js';
+import { partitionForGroup } from '../group-coordinator.js';
 import type { ShardLog } from '../group-shard.js';
 import {
   copyMetadata,
@@ -34,6 +34,7 @@ import {
 } from './txn-metadata.js';
 import { TxnShard } from './txn-shard.js';
 
+/** `__transaction_state`: the transaction coordinator's log. */
 export const TRANSACTION_STATE_TOPIC = '__transaction_state';
 
 export interface TxnCoordinatorConfig {
@@ -51,8 +52,16 @@ export interface TxnMarkerRequest {
   producerId: bigint;
   producerEpoch: number;
   coordinatorEpoch: number;
+  /** COMMIT (true) or ABORT (false). */
   commit: boolean;
   partitions: TxnPartition[];
+}
+
+/** A marker's outcome on one partition. */
+export interface TxnMarkerResult {
+  topic: string;
+  partition: number;
+  errorCode: number;
 }
 
 export interface TxnCoordinatorDeps {
@@ -61,7 +70,7 @@ export interface TxnCoordinatorDeps {
   /** A producer id never handed out before. */
   nextProducerId(): Promise<bigint>;
   /** Writes a COMMIT or ABORT marker to each partition; the error code of each. */
-  writeMarkers(m: TxnMarkerRequest): Promise<{ topic: string; partition: number; errorCode: number }[]>;
+  writeMarkers(m: TxnMarkerRequest): Promise<TxnMarkerResult[]>;
   /** Whether the partition exists (a deleted topic's markers are given up). */
   partitionExists(topic: string, partition: number): boolean;
   logLine(message: string): void;
@@ -80,12 +89,6 @@ const MARKER_RETRY_MS = 100;
 const MARKER_RETRY_MAX_MS = 5_000;
 /** How long a request waits for the previous transaction of its id to complete before CONCURRENT_TRANSACTIONS. */
 const COMPLETION_WAIT_MS = 1_000;
-
-/** The `__transaction_state` partition of a transactional id. */
-export function partitionForTransactionalId(transactionalId: string, partitions: number): number {
-  const h = javaStringHash(transactionalId);
-  return (h === -2147483648 ? 0 : Math.abs(h)) % partitions;
-}
 
 function isEpochExhausted(epoch: number): boolean {
   return epoch >= MAX_PRODUCER_EPOCH;
@@ -112,7 +115,7 @@ export class TransactionCoordinator {
 
   shardFor(transactionalId: string, statePartitions: number): TxnShardLookup {
     if (statePartitions <= 0) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE };
-    const shard = this.shards.get(partitionForTransactionalId(transactionalId, statePartitions));
+    const shard = this.shards.get(partitionForGroup(transactionalId, statePartitions));
     if (shard === undefined) return { errorCode: ErrorCode.NOT_COORDINATOR };
     switch (shard.state) {
       case 'active':
