@@ -798,7 +798,8 @@ function encodeSnapshot(snapshot: Snapshot, nowMs: number): Buffer[] {
 
 function decodeSnapshot(buf: Buffer): Buffer | Error {
   const parts: Buffer[] = [];
-  const it = new BatchSplitter(buf, { verifyCrc: true });
+  // decodeEntries checks each batch's CRC: the splitter only frames them.
+  const it = new BatchSplitter(buf);
   while (it.next()) {
     const entries = decodeEntries(it.batch());
     if (entries instanceof Error) return entries;

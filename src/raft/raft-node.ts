@@ -358,7 +358,9 @@ export class RaftNode {
   }
 
   private stepDown(nowMs: number, graceful: boolean): void {
+    // Only voters can be elected: observers are no successors.
     const successors = [...this.progress.entries()]
+      .filter(([id]) => this.voters.includes(id))
       .sort((a, b) => b[1].endOffset - a[1].endOffset || a[0] - b[0])
       .map(([id]) => id);
     this.clearRoleState();
@@ -598,9 +600,13 @@ export class RaftNode {
     // The pre-vote round starts when that backoff ends (poll sees prospective at its deadline).
   }
 
+  /** Whether a majority of the voters (this leader among them) fetched within the check-quorum timeout; observers do not count. */
   private hasQuorum(nowMs: number): boolean {
     let live = 1;
-    for (const p of this.progress.values()) if (nowMs - p.lastFetchMs <= this.checkQuorumTimeoutMs()) live++;
+    for (const id of this.voters) {
+      const p = id === this.nodeId ? undefined : this.progress.get(id);
+      if (p !== undefined && nowMs - p.lastFetchMs <= this.checkQuorumTimeoutMs()) live++;
+    }
     return live >= this.majority;
   }
 
@@ -1242,12 +1248,12 @@ export class RaftNode {
         this.delivered = log.startOffset;
         continue;
       }
-      const entries = log.read(
+      // Offsets are consecutive: at most hw - delivered entries are committed.
+      const upTo = log.read(
         this.delivered,
-        this.deps.config.fetchMaxEntries,
+        Math.min(this.deps.config.fetchMaxEntries, this.hw - this.delivered),
         this.deps.config.fetchMaxBytes,
       );
-      const upTo = entries.filter((e) => e.offset < this.hw);
       if (upTo.length === 0) return;
       this.delivered = upTo[upTo.length - 1]!.offset + 1;
       this.deps.listener.commit(upTo);

@@ -53,8 +53,10 @@ export interface TcpTransportLimits {
   readonly queueAgeMaxMs: number;
   /** Bytes a socket may hold unsent before new messages to it are dropped. */
   readonly socketBufferBytesMax: number;
-  /** Largest frame accepted (a Fetch response carries up to fetchMaxBytes of entries). */
+  /** Largest response frame accepted (a Fetch response carries up to fetchMaxBytes of entries). */
   readonly frameBytesMax: number;
+  /** Largest request frame accepted on an inbound connection (Raft's requests are small). */
+  readonly requestFrameBytesMax: number;
   /** Requests awaiting an answer per connection, at most (the oldest are forgotten beyond). */
   readonly inflightMax: number;
   /** Requests received and not yet answered, at most (the oldest are forgotten beyond). */
@@ -71,6 +73,7 @@ export const DEFAULT_TCP_TRANSPORT_LIMITS: TcpTransportLimits = {
   queueAgeMaxMs: 2000,
   socketBufferBytesMax: 64 * 1024 * 1024,
   frameBytesMax: 100 * 1024 * 1024,
+  requestFrameBytesMax: 1024 * 1024,
   inflightMax: 4096,
   pendingResponsesMax: 4096,
   reconnectBackoffMinMs: 20,
@@ -179,19 +182,9 @@ const API_BY_KEY = new Map(API_LIST.map((a) => [a.apiKey, a]));
 const API_BY_REQUEST_TYPE = new Map(API_LIST.map((a) => [a.requestType, a]));
 const API_BY_RESPONSE_TYPE = new Map(API_LIST.map((a) => [a.responseType, a]));
 
-export function isRequest(message: RaftMessage): boolean {
-  return API_BY_REQUEST_TYPE.has(message.type);
-}
-
 /** A request received and not yet answered: where and how its answer goes. */
 interface PendingResponse {
   readonly socket: net.Socket;
-  readonly api: RaftApi;
-  readonly apiVersion: number;
-}
-
-/** A request sent and not yet answered, by correlation id. */
-interface InflightRequest {
   readonly api: RaftApi;
   readonly apiVersion: number;
 }
@@ -382,7 +375,7 @@ export class TcpTransport {
     }
     this.inboundSockets.add(socket);
     socket.setNoDelay(true);
-    const decoder = new FrameDecoder(this.limits.frameBytesMax);
+    const decoder = new FrameDecoder(Math.min(this.limits.frameBytesMax, this.limits.requestFrameBytesMax));
     socket.on('data', (chunk: Buffer) => {
       const problem = decoder.push(chunk, (frame) => this.onRequestFrame(socket, frame));
       if (problem !== null) {
@@ -439,7 +432,7 @@ class PeerLink {
   private queue: (QueuedFrame | undefined)[] = [];
   private queueHead = 0;
   private queuedBytes = 0;
-  private readonly inflight = new Map<number, InflightRequest>();
+  private readonly inflight = new Map<number, RaftApi>();
   private backoffMs: number;
   private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -503,7 +496,7 @@ class PeerLink {
   }
 
   private write(socket: net.Socket, frame: QueuedFrame): void {
-    this.inflight.set(frame.correlationId, { api: frame.api, apiVersion: frame.api.version });
+    this.inflight.set(frame.correlationId, frame.api);
     if (this.inflight.size > this.limits.inflightMax) {
       const oldest = this.inflight.keys().next().value;
       if (oldest !== undefined) this.inflight.delete(oldest);
@@ -575,19 +568,19 @@ class PeerLink {
     }
     // Both response header versions start with the correlation id.
     const correlationId = frame.readInt32BE(0);
-    const request = this.inflight.get(correlationId);
-    if (request === undefined) {
+    const api = this.inflight.get(correlationId);
+    if (api === undefined) {
       this.stats.droppedNoRoute++;
       return;
     }
     this.inflight.delete(correlationId);
-    const decoded = decodeResponse(request.api.response, frame, request.apiVersion);
+    const decoded = decodeResponse(api.response, frame, api.version);
     if (!decoded.ok) {
       this.stats.droppedMalformed++;
-      this.log(`dropped a ${request.api.responseType} from ${this.peerId}: ${decoded.error.message}`);
+      this.log(`dropped a ${api.responseType} from ${this.peerId}: ${decoded.error.message}`);
       return;
     }
-    this.deliver({ type: request.api.responseType, correlationId, body: decoded.value.body } as RaftMessage);
+    this.deliver({ type: api.responseType, correlationId, body: decoded.value.body } as RaftMessage);
   }
 }
 

@@ -165,6 +165,19 @@ void describe('RaftNode', () => {
     );
   });
 
+  void test('check-quorum counts voters only: a leader cut off from the other voters steps down though an observer still fetches', () => {
+    const net = new Net([1, 2, 3], [9]);
+    net.until(() => net.leader() !== undefined, 2000, 'a leader');
+    const leader = net.leader()!;
+    const lead = leader.id;
+    for (const id of [1, 2, 3]) {
+      if (id === lead) continue;
+      net.cut.add(`${lead}>${id}`);
+      net.cut.add(`${id}>${lead}`);
+    }
+    net.until(() => leader.node.role !== 'leader', 5000, 'the cut-off leader steps down');
+  });
+
   void test('the leader stops: another is elected in a higher epoch and nothing committed is lost', () => {
     const net = new Net([1, 2, 3]);
     net.until(() => net.leader() !== undefined, 2000, 'a leader');
