@@ -24,6 +24,7 @@
  */
 import type { CompressionCodec } from '../protocol/compression/index.js';
 import { encodeRecordBatch, type BatchRecord, type RecordHeader } from '../protocol/records/batch.js';
+import { varintSize } from '../protocol/primitives/writer.js';
 import {
   BATCH_HEADER_BYTES,
   BatchField,
@@ -80,16 +81,6 @@ export function recordPayloadBytes(
     size += h.value === null ? 1 : varintSize(h.value.length) + h.value.length;
   }
   return size;
-}
-
-/** Size of a zig-zag varint of a non-negative int32 (lengths, counts, offset deltas). */
-function varintSize(n: number): number {
-  const u = (n << 1) >>> 0;
-  if (u < 0x80) return 1;
-  if (u < 0x4000) return 2;
-  if (u < 0x200000) return 3;
-  if (u < 0x10000000) return 4;
-  return 5;
 }
 
 /** Size of a zig-zag varlong of a safe integer (timestamp deltas, which may be negative). */
@@ -612,11 +603,6 @@ export class RecordAccumulator {
     this.releaseBatch(batch);
   }
 
-  /** Queued (not in flight) batches of the partition that carry a sequence, in sequence order. */
-  queuedWithSequence(topic: string, partition: number): ProducerBatch[] {
-    return this.queue(topic, partition)?.batches.filter((b) => b.hasSequence) ?? [];
-  }
-
   /**
    * Fails batches not in flight whose records have waited `deliveryTimeoutMs` since their batch
    * was created (Kafka's delivery.timeout.ms), telling `onExpired` of each after it failed.
@@ -627,15 +613,17 @@ export class RecordAccumulator {
     // Deleting from a Map while iterating it is safe: deleted entries are just not visited.
     for (const byTopic of this.queues.values()) {
       for (const q of byTopic.values()) {
-        const kept: ProducerBatch[] = [];
+        // Built only once a batch expires: most drains find none.
+        let kept: ProducerBatch[] | null = null;
         for (let i = 0; i < q.batches.length; i++) {
           const b = q.batches[i]!;
           const expiresAtMs = b.createdMs + deliveryTimeoutMs;
           if (expiresAtMs > nowMs) {
-            kept.push(b);
+            kept?.push(b);
             if (expiresAtMs < nextExpiryMs) nextExpiryMs = expiresAtMs;
             continue;
           }
+          kept ??= q.batches.slice(0, i);
           b.fail(
             clientError(
               'DEADLINE_EXCEEDED',
@@ -647,7 +635,7 @@ export class RecordAccumulator {
           this.releaseBatch(b);
           onExpired?.(b);
         }
-        if (kept.length !== q.batches.length) {
+        if (kept !== null) {
           q.batches = kept;
           if (kept.length === 0 && q.inFlight === 0) this.dropQueue(q);
         }

@@ -11,6 +11,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import * as groups from './admin-groups.js';
 import type { GroupDescription, GroupListing } from './admin-groups.js';
 import { findResult, groupByTopic, rejectDuplicates, tpName, versionFor } from './admin-support.js';
@@ -233,7 +234,7 @@ export class Admin {
       const conn = await this.cluster.controllerConnection();
       const version = versionFor(conn, ApiKey.DeleteTopics, 'DeleteTopics');
       const response = await conn.send(apis.DeleteTopics, version, {
-        topics: version >= 6 ? pending.map((name) => ({ name, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' })) : [],
+        topics: version >= 6 ? pending.map((name) => ({ name, topicId: ZERO_UUID })) : [],
         topicNames: version < 6 ? pending : [],
         timeoutMs: this.cluster.options.requestTimeoutMs,
       });

@@ -8,6 +8,7 @@ import { ApiKey, apis } from '../protocol/generated/api-keys.js';
 import type { FindCoordinatorResponse } from '../protocol/generated/message/FindCoordinatorResponse.js';
 import type { MetadataRequest } from '../protocol/generated/message/MetadataRequest.js';
 import type { MetadataResponse } from '../protocol/generated/message/MetadataResponse.js';
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import { systemClock } from '../runtime/clock.js';
 import { BrokerConnection, formatAddress } from './connection.js';
 import { clientError, kafkaError, KafkaClientError } from './errors.js';
@@ -48,7 +49,6 @@ export interface TopicMetadata {
 }
 
 /** The all-zero topic id: "no id" in Metadata v10+ requests that name topics. */
-const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
 /** Ceiling on attempts in one withRetry, whatever the deadline: a bound for every loop. */
 export const MAX_RETRY_ATTEMPTS = 1000;
@@ -550,5 +550,5 @@ function metadataTopics(
   version: number,
 ): MetadataRequest.MetadataRequestTopic[] | null {
   if (wanted === null) return version === 0 ? [] : null;
-  return wanted.map((name) => ({ topicId: NO_TOPIC_ID, name }));
+  return wanted.map((name) => ({ topicId: ZERO_UUID, name }));
 }

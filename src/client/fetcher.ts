@@ -23,6 +23,7 @@ import type { FetchRequest } from '../protocol/generated/message/FetchRequest.js
 import type { FetchResponse } from '../protocol/generated/message/FetchResponse.js';
 import type { ListOffsetsRequest } from '../protocol/generated/message/ListOffsetsRequest.js';
 import { DecodeError } from '../protocol/primitives/errors.js';
+import { ZERO_UUID } from '../protocol/primitives/uuid.js';
 import {
   ControlRecordType,
   decodeRecordBatch,
@@ -441,7 +442,6 @@ export interface FetcherConfig {
 const FETCH_TOPIC_IDS_MIN_VERSION = 13;
 /** The Samsa broker and Kafka 3+ serve Fetch from v4 (message format v2, isolation level). */
 const FETCH_MIN_VERSION = 4;
-const NO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 /**
  * Responses held per partition: the one being drained and one fetched ahead. Buffered data is
  * so bounded by twice maxPartitionFetchBytes per partition (and fetchMaxBytes per response).
@@ -620,7 +620,7 @@ export class Fetcher {
 
   private async fetchFrom(nodeId: number, partitions: FetchTarget[]): Promise<void> {
     const conn = await this.cluster.connectionTo(nodeId);
-    const useIds = partitions.every((p) => p.topicId !== NO_TOPIC_ID && p.topicId !== '');
+    const useIds = partitions.every((p) => p.topicId !== ZERO_UUID && p.topicId !== '');
     const version = conn.version(ApiKey.Fetch, useIds ? undefined : FETCH_TOPIC_IDS_MIN_VERSION - 1);
     if (version < FETCH_MIN_VERSION) {
       throw kafkaError(
@@ -639,7 +639,7 @@ export class Fetcher {
       if (t === undefined) {
         topics.set(
           tp.topic,
-          (t = { topic: tp.topic, topicId: idsInRequest ? topicId : NO_TOPIC_ID, partitions: [] }),
+          (t = { topic: tp.topic, topicId: idsInRequest ? topicId : ZERO_UUID, partitions: [] }),
         );
       }
       t.partitions.push({

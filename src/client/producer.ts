@@ -322,6 +322,7 @@ export class Producer {
   sendBatch(records: readonly ProducerRecord[]): Promise<RecordMetadata[]> {
     return new Promise<RecordMetadata[]>((resolve, reject) => {
       let prepared: PreparedRecord[];
+      let payloadBytes: number[];
       try {
         this.checkOpen();
         this.txn?.checkSend();
@@ -335,7 +336,11 @@ export class Producer {
             throw new TypeError(`record ${i}: ${asError(e).message}`);
           }
         });
-        for (const p of prepared) this.sizeError(p, recordPayloadBytes(p.key, p.value, p.headers));
+        payloadBytes = prepared.map((p) => {
+          const n = recordPayloadBytes(p.key, p.value, p.headers);
+          this.sizeError(p, n);
+          return n;
+        });
       } catch (e) {
         reject(asError(e));
         return;
@@ -345,7 +350,7 @@ export class Producer {
         return;
       }
       const sink = new ManySink(prepared.length, resolve, reject);
-      for (let i = 0; i < prepared.length; i++) this.submit(prepared[i]!, sink, i);
+      for (let i = 0; i < prepared.length; i++) this.submit(prepared[i]!, sink, i, payloadBytes[i]);
     });
   }
 
@@ -427,13 +432,17 @@ export class Producer {
     }
   }
 
-  private submit(record: PreparedRecord, sink: RecordSink, index: number): void {
-    const payloadBytes = recordPayloadBytes(record.key, record.value, record.headers);
-    try {
-      this.sizeError(record, payloadBytes);
-    } catch (e) {
-      sink.reject(index, asError(e));
-      return;
+  /** Queues a record; `checkedPayloadBytes` is its payload size when the caller checked it already (sendBatch). */
+  private submit(record: PreparedRecord, sink: RecordSink, index: number, checkedPayloadBytes = -1): void {
+    let payloadBytes = checkedPayloadBytes;
+    if (payloadBytes < 0) {
+      payloadBytes = recordPayloadBytes(record.key, record.value, record.headers);
+      try {
+        this.sizeError(record, payloadBytes);
+      } catch (e) {
+        sink.reject(index, asError(e));
+        return;
+      }
     }
     const reservedBytes = payloadBytes + RECORD_FRAMING_MAX_BYTES;
     // The fast path: nobody waits ahead, metadata is known and memory is free.

@@ -127,11 +127,6 @@ export function isExpectedFailure(e: unknown): boolean {
   return e instanceof CommandError || e instanceof KafkaClientError || e instanceof ConfigError;
 }
 
-/** A Kafka error name (UNKNOWN_TOPIC_OR_PARTITION …) if `e` carries one. */
-export function errorNameOf(e: unknown): string | undefined {
-  return e instanceof KafkaClientError ? e.errorName : undefined;
-}
-
 /** Reads a file named by a flag; the error names the flag and the reason. */
 export function readFlagFile(flag: string, path: string): string {
   try {
@@ -229,8 +224,13 @@ export function checkProperties(
 /** A true/false `--property`, `fallback` when absent. */
 export function booleanProperty(props: ReadonlyMap<string, string>, key: string, fallback: boolean): boolean {
   const v = props.get(key);
-  if (v === undefined) return fallback;
-  if (v.trim().toLowerCase() === 'true') return true;
-  if (v.trim().toLowerCase() === 'false') return false;
-  throw new UsageError(`--property ${key} must be true or false, got '${v}'`);
+  return v === undefined ? fallback : parseTrueFalse(`--property ${key}`, v);
+}
+
+/** `true` or `false` (any case); otherwise a usage error naming `what`. */
+export function parseTrueFalse(what: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`${what} must be true or false, got '${value}'`);
 }

@@ -29,6 +29,7 @@ import {
   parsePropertiesFile,
   checkProperties,
   booleanProperty,
+  parseTrueFalse,
 } from './common.js';
 
 /** Records sent but not yet acknowledged before stdin is paused: bounds memory on a fast pipe. */
@@ -331,10 +332,8 @@ function applyProducerProperty(o: ProducerConfig, key: string, value: string, fl
     case 'bootstrap.servers':
       return;
     case 'enable.idempotence':
-      if (value.toLowerCase() === 'false') return;
-      throw new UsageError(
-        `${flag} enable.idempotence=${value}: the idempotent producer is not supported yet`,
-      );
+      o.idempotent = parseTrueFalse(`${flag} enable.idempotence`, value);
+      return;
     default:
       throw new UsageError(`${flag} ${key}: unsupported producer property`);
   }

@@ -7,6 +7,7 @@ import type { Admin } from '../../client/admin.js';
 import { isKafkaClientError } from '../../client/errors.js';
 import { HELP_FLAG, parseKeyValues, UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { err, out, OUTPUT_FLAG, outputFormat, printJson } from '../output.js';
+import { ZERO_UUID } from '../../protocol/primitives/uuid.js';
 import {
   BOOTSTRAP_FLAG,
   openAdmin,
@@ -26,7 +27,6 @@ const REPORT_FLAGS = [
 ] as const;
 
 /** The id Metadata gives topics that have none. */
-const ZERO_TOPIC_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
 const MAX_PARTITIONS = 0x7fffffff;
 const MAX_REPLICATION_FACTOR = 0x7fff;
 
@@ -342,7 +342,7 @@ async function describeTopics(admin: Admin, args: ParsedArgs, json: boolean): Pr
       if (!showTopicLine && shown.length === 0) continue;
       docs.push({
         name: d.name,
-        topicId: d.topicId === ZERO_TOPIC_ID ? null : d.topicId,
+        topicId: d.topicId === ZERO_UUID ? null : d.topicId,
         isInternal: d.isInternal,
         partitionCount: partitions.length,
         replicationFactor,
@@ -361,7 +361,7 @@ async function describeTopics(admin: Admin, args: ParsedArgs, json: boolean): Pr
       lines.push(
         [
           `Topic: ${d.name}`,
-          ...(d.topicId === ZERO_TOPIC_ID ? [] : [`TopicId: ${d.topicId}`]),
+          ...(d.topicId === ZERO_UUID ? [] : [`TopicId: ${d.topicId}`]),
           `PartitionCount: ${partitions.length}`,
           `ReplicationFactor: ${replicationFactor}`,
           `Configs: ${overrides.map((c) => `${c.name}=${c.value ?? ''}`).join(',')}`,
