@@ -23,6 +23,7 @@
  * message that does not decode, is dropped and counted.
  */
 import * as net from 'node:net';
+import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodeRequestFrame, encodeResponseFrame, decodeRequest, decodeResponse } from '../protocol/frame.js';
 import { BeginQuorumEpochRequest } from '../protocol/generated/message/BeginQuorumEpochRequest.js';
 import { BeginQuorumEpochResponse } from '../protocol/generated/message/BeginQuorumEpochResponse.js';
@@ -618,62 +619,5 @@ function writeChunks(socket: net.Socket, chunks: readonly Buffer[]): void {
   socket.uncork();
 }
 
-const EMPTY = Buffer.alloc(0);
 /** The queue drops its consumed head once it is this long and half the array. */
 const QUEUE_COMPACT_MIN = 64;
-
-/**
- * Splits a TCP byte stream into Kafka frames (int32 size, then that many bytes): a frame inside
- * one chunk is a slice of it, one spread over chunks is copied once. (The broker has its own in
- * src/broker/network, which src/raft may not import.)
- */
-export class FrameDecoder {
-  private readonly chunks: Buffer[] = [];
-  private bytes = 0;
-  /** Size of the frame being assembled, or -1 while its size prefix is incomplete. */
-  private need = -1;
-
-  constructor(private readonly frameBytesMax: number) {}
-
-  /** Adds a chunk and hands on every frame it completes; returns why to close the connection, or null. */
-  push(chunk: Buffer, onFrame: (frame: Buffer) => void): string | null {
-    this.chunks.push(chunk);
-    this.bytes += chunk.length;
-    for (;;) {
-      if (this.need < 0) {
-        if (this.bytes < 4) return null;
-        const size = this.take(4).readInt32BE(0);
-        if (size < 0 || size > this.frameBytesMax) {
-          return `frame of ${size} bytes is outside the limit of ${this.frameBytesMax}`;
-        }
-        this.need = size;
-      }
-      if (this.bytes < this.need) return null;
-      const n = this.need;
-      this.need = -1;
-      onFrame(this.take(n));
-    }
-  }
-
-  private take(n: number): Buffer {
-    if (n === 0) return EMPTY;
-    this.bytes -= n;
-    const first = this.chunks[0]!;
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let filled = 0;
-    while (filled < n) {
-      const c = this.chunks[0]!;
-      const k = Math.min(n - filled, c.length);
-      c.copy(out, filled, 0, k);
-      filled += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    return out;
-  }
-}

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FrameDecoder } from '../../src/broker/network/frame-decoder.js';
+import { FrameDecoder } from '../../src/protocol/frame-decoder.js';
 
 /** A deterministic pseudo-random source (xorshift32). */
 function random(seed: number): (n: number) => number {

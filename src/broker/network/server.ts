@@ -10,7 +10,7 @@
  * closes that connection with a log line — nothing a client sends reaches past it.
  */
 import * as net from 'node:net';
-import { FrameDecoder } from './frame-decoder.js';
+import { FrameDecoder } from '../../protocol/frame-decoder.js';
 
 export interface NetworkLimits {
   /** socket.request.max.bytes */
@@ -76,7 +76,7 @@ class Connection {
     this.limits = limits;
     this.handle = handle;
     this.logLine = log;
-    this.decoder = new FrameDecoder(limits.maxFrameBytes);
+    this.decoder = new FrameDecoder(limits.maxFrameBytes, 'socket.request.max.bytes');
     socket.setNoDelay(true);
     socket.setTimeout(limits.idleMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));

@@ -2,7 +2,7 @@
  * Splits a TCP byte stream into Kafka frames (int32 size, then that many bytes). A frame that
  * arrived inside one socket chunk is handed on as a slice of it (no copy); one spread over chunks
  * is copied once into a buffer of its size, when complete. The size is checked against the limit
- * before any allocation.
+ * before any allocation. Used by the broker's connections and by Raft's transport.
  *
  * Hot path (one call per socket read): frames go to a callback rather than into a new array, and
  * the unread part of the first chunk is tracked by an offset rather than re-sliced, so a frame
@@ -13,6 +13,8 @@ const EMPTY = Buffer.alloc(0);
 
 export class FrameDecoder {
   private readonly maxFrameBytes: number;
+  /** The setting the limit comes from, named in the error (e.g. socket.request.max.bytes). */
+  private readonly limitName: string;
   /** Chunks received and not wholly consumed; the unread part of the first starts at `offset`. */
   private readonly chunks: Buffer[] = [];
   private offset = 0;
@@ -21,8 +23,9 @@ export class FrameDecoder {
   /** Size of the frame being assembled (its prefix consumed), or -1 while its size prefix is incomplete. */
   private need = -1;
 
-  constructor(maxFrameBytes: number) {
+  constructor(maxFrameBytes: number, limitName = '') {
     this.maxFrameBytes = maxFrameBytes;
+    this.limitName = limitName === '' ? '' : ` (${limitName})`;
   }
 
   /** Bytes received but not yet returned as frames. */
@@ -43,7 +46,7 @@ export class FrameDecoder {
         if (this.bytes < 4) return null;
         const size = this.readSize();
         if (size < 0 || size > this.maxFrameBytes) {
-          return `frame of ${size} bytes is outside the limit of ${this.maxFrameBytes} (socket.request.max.bytes)`;
+          return `frame of ${size} bytes is outside the limit of ${this.maxFrameBytes}${this.limitName}`;
         }
         this.need = size;
       }
