@@ -26,6 +26,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BatchField, BatchSplitter, readInt64Number } from '../protocol/records/batch-view.js';
+import { writeAllSync, writeFileAtomicSync } from '../runtime/fs.js';
 import { decodeEntries, encodeEntries } from './entry-batches.js';
 import type { LogEntry, OffsetAndEpoch, RaftLog, Snapshot } from './types.js';
 
@@ -459,13 +460,7 @@ export class FileRaftLog implements RaftLog {
 
   private writeAt(segment: Segment, chunks: Buffer[], bytes: number): void {
     if (bytes === 0) return;
-    let written = 0;
-    while (written < bytes) {
-      const rest = written === 0 ? chunks : remainingChunks(chunks, written);
-      const n = fs.writevSync(segment.fd, rest, segment.sizeBytes + written);
-      if (n <= 0) throw new Error(`write to ${segment.path} made no progress`);
-      written += n;
-    }
+    writeAllSync(segment.fd, chunks, segment.sizeBytes, segment.path);
     segment.sizeBytes += bytes;
     segment.dirty = true;
   }
@@ -813,23 +808,7 @@ function decodeSnapshot(buf: Buffer): Buffer | Error {
 
 /** Writes `name` in `dir` atomically and durably: temporary file, fsync, rename, folder fsync. */
 function writeFileDurably(dir: string, name: string, chunks: readonly Buffer[], dirFd: number): void {
-  const tmp = path.join(dir, name + PARTIAL_SUFFIX);
-  const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_RDWR | fs.constants.O_TRUNC, 0o644);
-  try {
-    let position = 0;
-    for (const c of chunks) {
-      let done = 0;
-      while (done < c.length) {
-        done += fs.writeSync(fd, c, done, c.length - done, position + done);
-      }
-      position += c.length;
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, path.join(dir, name));
-  fs.fsyncSync(dirFd);
+  writeFileAtomicSync(path.join(dir, name), path.join(dir, name + PARTIAL_SUFFIX), chunks, dirFd);
 }
 
 function readFully(fd: number, into: Buffer, position: number): number {
@@ -840,20 +819,6 @@ function readFully(fd: number, into: Buffer, position: number): number {
     done += n;
   }
   return done;
-}
-
-function remainingChunks(chunks: readonly Buffer[], skipBytes: number): Buffer[] {
-  const out: Buffer[] = [];
-  let skip = skipBytes;
-  for (const c of chunks) {
-    if (skip >= c.length) {
-      skip -= c.length;
-      continue;
-    }
-    out.push(skip > 0 ? c.subarray(skip) : c);
-    skip = 0;
-  }
-  return out;
 }
 
 function closeQuietly(fd: number): void {

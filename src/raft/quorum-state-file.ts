@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { QuorumState, QuorumStateStore } from './types.js';
+import { writeFileAtomicSync } from '../runtime/fs.js';
 
 export const QUORUM_STATE_FILE_NAME = 'quorum-state';
 /** The only data_version this code reads and writes (QuorumStateData v0). */
@@ -66,23 +67,7 @@ export class QuorumStateFile implements QuorumStateStore {
 
   write(state: QuorumState): void {
     const text = formatQuorumState(state, this.voters, this.clusterId);
-    const tmp = this.path + TEMP_SUFFIX;
-    const fd = fs.openSync(tmp, fs.constants.O_CREAT | fs.constants.O_WRONLY | fs.constants.O_TRUNC, 0o644);
-    try {
-      const buf = Buffer.from(text, 'utf8');
-      let done = 0;
-      while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, done);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.path);
-    const dirFd = fs.openSync(this.dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
+    writeFileAtomicSync(this.path, this.path + TEMP_SUFFIX, [Buffer.from(text, 'utf8')]);
   }
 }
 

@@ -112,19 +112,7 @@ class NodeFileHandle implements FileHandle {
   }
 
   writeSync(chunks: readonly Buffer[], position: number): number {
-    let total = 0;
-    for (const c of chunks) total += c.length;
-    const first = chunks[0]!;
-    let written =
-      chunks.length === 1
-        ? fs.writeSync(this.fd, first, 0, first.length, position)
-        : fs.writevSync(this.fd, [...chunks], position);
-    while (written < total) {
-      const n = fs.writevSync(this.fd, remainingChunks(chunks, written), position + written);
-      if (n === 0) throw noProgress(this.path);
-      written += n;
-    }
-    return written;
+    return writeAllSync(this.fd, chunks, position, this.path);
   }
 
   private async writeRest(
@@ -168,6 +156,57 @@ class NodeFileHandle implements FileHandle {
 
   close(): Promise<void> {
     return fsClose(this.fd);
+  }
+}
+
+/**
+ * Writes all of `chunks` at `position` of the open file `fd` (named `path` in errors),
+ * synchronously, continuing after short writes; returns the bytes written.
+ */
+export function writeAllSync(fd: number, chunks: readonly Buffer[], position: number, path: string): number {
+  let total = 0;
+  for (const c of chunks) total += c.length;
+  if (total === 0) return 0;
+  const first = chunks[0]!;
+  let written =
+    chunks.length === 1
+      ? fs.writeSync(fd, first, 0, first.length, position)
+      : fs.writevSync(fd, [...chunks], position);
+  while (written < total) {
+    const n = fs.writevSync(fd, remainingChunks(chunks, written), position + written);
+    if (n === 0) throw noProgress(path);
+    written += n;
+  }
+  return written;
+}
+
+/**
+ * Replaces `path` atomically and durably, synchronously: writes `tmpPath`, fsyncs it, renames
+ * it over `path`, then fsyncs the folder (`dirFd` when the caller holds it open, else opened here).
+ */
+export function writeFileAtomicSync(
+  path: string,
+  tmpPath: string,
+  chunks: readonly Buffer[],
+  dirFd?: number,
+): void {
+  const fd = fs.openSync(tmpPath, fs.constants.O_CREAT | fs.constants.O_RDWR | fs.constants.O_TRUNC, 0o644);
+  try {
+    writeAllSync(fd, chunks, 0, tmpPath);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmpPath, path);
+  if (dirFd !== undefined) {
+    fs.fsyncSync(dirFd);
+    return;
+  }
+  const ownDirFd = fs.openSync(dirOf(path), 'r');
+  try {
+    fs.fsyncSync(ownDirFd);
+  } finally {
+    fs.closeSync(ownDirFd);
   }
 }
 
