@@ -58,7 +58,9 @@ const PRE_VOTE_FIELD = [{ tag: PRE_VOTE_TAG, data: Buffer.from([1]) }];
 
 /** Check-quorum waits this many fetch timeouts, as KRaft (1.5 ×). */
 const CHECK_QUORUM_FACTOR = 1.5;
-/** How many chunks of a snapshot a follower asks for at once: one (the next after each answer). */
+/** An observer that has not fetched for this long is forgotten by the leader (as KRaft's leader). */
+const OBSERVER_SESSION_TIMEOUT_MS = 300_000;
+/** A time that never comes. */
 const NO_TIME = Number.POSITIVE_INFINITY;
 
 interface ReplicaProgress {
@@ -533,6 +535,7 @@ export class RaftNode {
           this.stepDown(nowMs, false);
           return;
         }
+        this.forgetIdleObservers(nowMs);
         this.checkQuorumDeadlineMs = nowMs + this.checkQuorumTimeoutMs();
       }
       if (nowMs >= this.announceDeadlineMs) this.announce(nowMs, false);
@@ -598,6 +601,14 @@ export class RaftNode {
     this.granted.add(this.nodeId);
     this.electionDeadlineMs = nowMs + delayMs;
     // The pre-vote round starts when that backoff ends (poll sees prospective at its deadline).
+  }
+
+  /** Drops the observers that have not fetched for OBSERVER_SESSION_TIMEOUT_MS (any id may fetch: the map stays bounded). */
+  private forgetIdleObservers(nowMs: number): void {
+    for (const [id, p] of this.progress) {
+      if (!this.voters.includes(id) && nowMs - p.lastFetchMs > OBSERVER_SESSION_TIMEOUT_MS)
+        this.progress.delete(id);
+    }
   }
 
   /** Whether a majority of the voters (this leader among them) fetched within the check-quorum timeout; observers do not count. */

@@ -37,6 +37,8 @@ import type {
 export const DEFAULT_PROPOSE_TIMEOUT_MS = 30_000;
 /** Entries proposed in one turn of the event loop, at most (more wait for the next turn). */
 export const PROPOSE_BATCH_ENTRIES_MAX = 50_000;
+/** Entries proposed and not yet appended, at most: beyond, propose() is refused at once. */
+export const PENDING_PROPOSAL_ENTRIES_MAX = 10 * PROPOSE_BATCH_ENTRIES_MAX;
 /** Polls in a row that ask for another at once before the runtime waits a millisecond. */
 const IMMEDIATE_POLLS_MAX = 100;
 
@@ -112,6 +114,8 @@ export class RaftRuntime {
   private immediatePolls = 0;
   private stopped = false;
   private proposals: Proposal[] = [];
+  /** Entries in `proposals`. */
+  private pendingEntries = 0;
   /** Proposals appended and not yet committed, by offset of their last entry (ascending). */
   private waiters: Waiter[] = [];
   /** The high watermark delivered so far (entries below it were committed). */
@@ -166,6 +170,14 @@ export class RaftRuntime {
   propose(data: readonly Buffer[]): Promise<Committed> {
     if (this.stopped) return Promise.reject(new Error('raft runtime stopped'));
     if (data.length === 0) return Promise.reject(new RangeError('propose needs at least one entry'));
+    if (this.pendingEntries + data.length > PENDING_PROPOSAL_ENTRIES_MAX) {
+      return Promise.reject(
+        new RangeError(
+          `raft: ${this.pendingEntries} entries already wait to be appended (at most ${PENDING_PROPOSAL_ENTRIES_MAX})`,
+        ),
+      );
+    }
+    this.pendingEntries += data.length;
     return new Promise((resolve, reject) => {
       this.proposals.push({ data, proposedMs: this.nowMs(), resolve, reject });
       this.kick();
@@ -195,6 +207,7 @@ export class RaftRuntime {
     for (const p of this.proposals) p.reject(e);
     for (const w of this.waiters) w.reject(e);
     this.proposals = [];
+    this.pendingEntries = 0;
     this.waiters = [];
   }
 
@@ -268,6 +281,7 @@ export class RaftRuntime {
     }
     const data: Buffer[] = [];
     for (const p of batch) for (const d of p.data) data.push(d);
+    this.pendingEntries -= data.length;
     const last = this.node.propose(data, nowMs);
     if (last === null) {
       const e = new NotLeaderError(this.node.leaderId, this.node.epoch);

@@ -10,6 +10,7 @@ import { MemoryLog } from '../../src/raft/memory-log.js';
 import { MemoryQuorumStateStore } from '../../src/raft/memory-quorum-state.js';
 import {
   NotLeaderError,
+  PENDING_PROPOSAL_ENTRIES_MAX,
   ProposalLostError,
   ProposalTimeoutError,
   RaftRuntime,
@@ -103,6 +104,21 @@ void describe('RaftRuntime', () => {
         ],
       );
       await assert.rejects(leader.runtime.propose([]), RangeError);
+    } finally {
+      net.stop();
+    }
+  });
+
+  void test('proposals past PENDING_PROPOSAL_ENTRIES_MAX entries waiting to be appended are refused at once', async () => {
+    const net = new Network();
+    const [n] = net.start([1]);
+    try {
+      await net.leader();
+      const entry = Buffer.from('e');
+      const fill = n!.runtime.propose(Array.from({ length: PENDING_PROPOSAL_ENTRIES_MAX }, () => entry));
+      await assert.rejects(n!.runtime.propose(data('one too many')), /entries already wait to be appended/);
+      await fill;
+      await n!.runtime.propose(data('room again'));
     } finally {
       net.stop();
     }
