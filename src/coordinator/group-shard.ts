@@ -108,6 +108,13 @@ export interface DescribedGroup {
   members: DescribeGroupsResponse.DescribedGroupMember[];
 }
 
+type OffsetCommitRecord = Extract<CoordinatorRecord, { type: 'offsetCommit' }>;
+
+/** A group's partition, as one map key. */
+function offsetKey(group: string, topic: string, partition: number): string {
+  return `${group}\0${topic}\0${partition}`;
+}
+
 export class GroupShard {
   readonly partition: number;
   state: ShardState = 'loading';
@@ -116,7 +123,8 @@ export class GroupShard {
   private consumer: ConsumerGroupsPart;
   private readonly offsets = new OffsetStore();
   /** TxnOffsetCommit records per producer id, waiting for their transaction's marker. */
-  private readonly pendingTxnOffsets = new Map<bigint, CoordinatorRecord[]>();
+  /** Per producer, its transaction's offsets by `group\0topic\0partition` (the last commit of each wins, as on replay). */
+  private readonly pendingTxnOffsets = new Map<bigint, Map<string, OffsetCommitRecord>>();
   private reloading: Promise<void> | null = null;
 
   constructor(deps: GroupShardDeps) {
@@ -426,10 +434,10 @@ export class GroupShard {
     }[],
     topicExists: (topic: string, partition: number) => boolean,
     clientCommitTime: (p: { commitTimestamp: bigint }) => bigint | null,
-  ): { results: Map<string, Map<number, number>>; records: CoordinatorRecord[] } {
+  ): { results: Map<string, Map<number, number>>; records: OffsetCommitRecord[] } {
     const nowMs = BigInt(this.now());
     const results = new Map<string, Map<number, number>>();
-    const records: CoordinatorRecord[] = [];
+    const records: OffsetCommitRecord[] = [];
     for (const t of topics) {
       const m = new Map<number, number>();
       results.set(t.name, m);
@@ -468,10 +476,11 @@ export class GroupShard {
 
   // ---------------------------------------------------------------- transactional offsets
 
-  private addPendingTxnOffsets(producerId: bigint, records: readonly CoordinatorRecord[]): void {
+  private addPendingTxnOffsets(producerId: bigint, records: readonly OffsetCommitRecord[]): void {
     let pending = this.pendingTxnOffsets.get(producerId);
-    if (pending === undefined) this.pendingTxnOffsets.set(producerId, (pending = []));
-    pending.push(...records);
+    if (pending === undefined)
+      this.pendingTxnOffsets.set(producerId, (pending = new Map<string, OffsetCommitRecord>()));
+    for (const r of records) pending.set(offsetKey(r.key.group, r.key.topic, r.key.partition), r);
   }
 
   /** A transaction marker of `producerId` landed on this partition: its pending offsets commit or go. */
@@ -480,22 +489,13 @@ export class GroupShard {
     if (pending === undefined) return;
     this.pendingTxnOffsets.delete(producerId);
     if (!commit) return;
-    for (const r of pending) this.replay(r);
+    for (const r of pending.values()) this.replay(r);
   }
 
   /** Whether a transaction has offsets pending for the group's partition (OffsetFetch requireStable). */
   hasPendingTxnOffset(groupId: string, topic: string, partition: number): boolean {
-    for (const records of this.pendingTxnOffsets.values()) {
-      for (const r of records) {
-        if (
-          r.type === 'offsetCommit' &&
-          r.key.group === groupId &&
-          r.key.topic === topic &&
-          r.key.partition === partition
-        )
-          return true;
-      }
-    }
+    const key = offsetKey(groupId, topic, partition);
+    for (const offsets of this.pendingTxnOffsets.values()) if (offsets.has(key)) return true;
     return false;
   }
 
