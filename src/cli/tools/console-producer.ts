@@ -445,71 +445,63 @@ function sizeText(v: ProducerRecord['key']): string {
 }
 
 /**
- * Sends stdin's lines until it ends (or a line cannot be read: that error is resolved, after the
- * records before it have their outcome). Stdin is paused while MAX_PENDING_SENDS records wait.
+ * Sends stdin's lines until it ends (or a line cannot be read: that error is returned, after the
+ * records before it have their outcome). No line is sent while MAX_PENDING_SENDS records wait
+ * (one with --sync); reading waits meanwhile.
  */
-function sendLines(
+async function sendLines(
   producer: Producer,
   reader: LineReaderConfig,
   topic: string,
   sync: boolean,
   report: (record: ProducerRecord, e: unknown) => void,
 ): Promise<Error | null> {
-  return new Promise((resolve) => {
-    const interactive = process.stdin.isTTY === true;
-    const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
-    const maxPending = sync ? 1 : MAX_PENDING_SENDS;
-    let pending = 0;
-    let paused = false;
-    let ended = false;
-    let lineNumber = 0;
-    let parseError: Error | null = null;
-    const prompt = (): void => {
-      if (interactive && !ended) process.stderr.write('>');
-    };
-    const settle = (): void => {
-      pending--;
-      if (paused && pending <= maxPending / 2) {
-        paused = false;
-        rl.resume();
-        prompt();
-      }
-      if (ended && pending === 0) resolve(parseError);
-    };
-    rl.on('line', (line) => {
-      if (parseError !== null) return;
-      lineNumber++;
-      let record: ProducerRecord;
-      try {
-        record = parseLine(reader, topic, line, lineNumber);
-      } catch (e) {
-        parseError = e instanceof Error ? e : new Error(String(e));
-        rl.close();
-        return;
-      }
-      pending++;
-      if (pending >= maxPending) {
-        paused = true;
-        rl.pause();
-      }
-      const sent = producer.send(record);
-      // --sync: this record goes now, not after linger.ms.
-      if (sync) producer.flush().catch(() => undefined);
-      sent.then(
-        () => settle(),
-        (e: unknown) => {
-          report(record, e);
-          settle();
-        },
-      );
-      if (!paused) prompt();
-    });
-    rl.on('close', () => {
-      ended = true;
-      if (pending === 0) resolve(parseError);
-    });
-    // Ctrl-C ends the input: what was typed is still sent before the producer closes.
-    process.once('SIGINT', () => rl.close());
+  const interactive = process.stdin.isTTY === true;
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const maxPending = sync ? 1 : MAX_PENDING_SENDS;
+  let pending = 0;
+  let wake: (() => void) | null = null;
+  const settle = (): void => {
+    pending--;
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  const room = async (limit: number): Promise<void> => {
+    while (pending > limit) await new Promise<void>((r) => (wake = r));
+  };
+  const prompt = (): void => {
+    if (interactive) process.stderr.write('>');
+  };
+  // Ctrl-C ends the input: what was typed is still sent before the producer closes.
+  process.once('SIGINT', () => rl.close());
+  let lineNumber = 0;
+  let parseError: Error | null = null;
+  prompt();
+  for await (const line of rl) {
+    lineNumber++;
+    let record: ProducerRecord;
+    try {
+      record = parseLine(reader, topic, line, lineNumber);
+    } catch (e) {
+      parseError = e instanceof Error ? e : new Error(String(e));
+      rl.close();
+      break;
+    }
+    await room(maxPending - 1);
+    pending++;
+    const sent = producer.send(record);
+    // --sync: this record goes now, not after linger.ms.
+    if (sync) producer.flush().catch(() => undefined);
+    sent.then(
+      () => settle(),
+      (e: unknown) => {
+        report(record, e);
+        settle();
+      },
+    );
     prompt();
-  });
+  }
+  await room(0);
+  return parseError;
 }
