@@ -48,7 +48,11 @@ export interface TopicMetadata {
   errorCode: number;
 }
 
-/** The all-zero topic id: "no id" in Metadata v10+ requests that name topics. */
+/** The partition's entry in `meta`: its list is sorted by partition, so usually at its own index. */
+export function partitionOf(meta: TopicMetadata, partition: number): PartitionMetadata | undefined {
+  const p = meta.partitions[partition];
+  return p?.partition === partition ? p : meta.partitions.find((x) => x.partition === partition);
+}
 
 /** Ceiling on attempts in one withRetry, whatever the deadline: a bound for every loop. */
 export const MAX_RETRY_ATTEMPTS = 1000;
@@ -256,7 +260,7 @@ export class Cluster {
   /** The partition's metadata; throws UNKNOWN_TOPIC_OR_PARTITION when the topic has no such partition. */
   async partitionMetadata(topic: string, partition: number): Promise<PartitionMetadata> {
     const t = await this.topicMetadata(topic);
-    const p = t.partitions.find((x) => x.partition === partition);
+    const p = partitionOf(t, partition);
     if (p === undefined) throw kafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${topic}-${partition}`);
     return p;
   }

@@ -33,7 +33,7 @@ import {
 } from '../protocol/records/batch.js';
 import { BatchSplitter, BatchView, TimestampType } from '../protocol/records/batch-view.js';
 import type { Clock } from '../runtime/clock.js';
-import type { Cluster } from './cluster.js';
+import { partitionOf, type Cluster } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
 import { clientError, kafkaError, KafkaClientError } from './errors.js';
 import { keyOf, TopicPartitionMap, tpKey, type TopicPartition } from './topic-partition.js';
@@ -176,10 +176,10 @@ export class PartitionStates {
   }
 
   /** Partitions that may be fetched now: a known position, not paused, no reset pending. */
-  fetchable(): TopicPartition[] {
-    const out: TopicPartition[] = [];
+  fetchable(): [TopicPartition, PartitionState][] {
+    const out: [TopicPartition, PartitionState][] = [];
     for (const [tp, s] of this.states) {
-      if (s.position !== null && !s.paused && s.pendingReset === null) out.push(tp);
+      if (s.position !== null && !s.paused && s.pendingReset === null) out.push([tp, s]);
     }
     return out;
   }
@@ -575,11 +575,11 @@ export class Fetcher {
     let leaderUnknown = false;
     const now = this.clock.nowMs();
     const buffered = this.bufferedByPartition();
-    for (const tp of this.states.fetchable()) {
-      const fetchOffset = this.nextFetchOffset(this.states.get(tp)!, buffered.get(keyOf(tp)));
+    for (const [tp, state] of this.states.fetchable()) {
+      const fetchOffset = this.nextFetchOffset(state, buffered.get(keyOf(tp)));
       if (fetchOffset === null) continue;
       const meta = this.cluster.cachedTopic(tp.topic);
-      const p = meta?.partitions.find((x) => x.partition === tp.partition);
+      const p = meta === undefined ? undefined : partitionOf(meta, tp.partition);
       if (meta === undefined || p === undefined || p.leader < 0) {
         leaderUnknown = true;
         continue;

@@ -26,7 +26,6 @@ const REPORT_FLAGS = [
   'at-min-isr-partitions',
 ] as const;
 
-/** The id Metadata gives topics that have none. */
 const MAX_PARTITIONS = 0x7fffffff;
 const MAX_REPLICATION_FACTOR = 0x7fff;
 
