@@ -239,12 +239,18 @@ export class TransactionCoordinator {
   private afterCompletion(shard: TxnShard, id: string): Promise<void> {
     const completion = shard.completions.get(id);
     if (completion === undefined) return Promise.resolve();
+    // A waiter that times out leaves the set: a completion retrying its markers for long (a
+    // partition without a leader) does not collect one callback per client retry.
     return new Promise<void>((resolve) => {
-      const cancel = this.deps.clock.schedule(COMPLETION_WAIT_MS, resolve);
-      void completion.then(() => {
-        cancel();
+      const cancel = this.deps.clock.schedule(COMPLETION_WAIT_MS, () => {
+        completion.waiters.delete(done);
         resolve();
       });
+      const done = (): void => {
+        cancel();
+        resolve();
+      };
+      completion.waiters.add(done);
     });
   }
 
@@ -525,10 +531,12 @@ export class TransactionCoordinator {
   /** Finishes a prepared transaction in the background; requests for the id may wait for it. */
   private startCompletion(shard: TxnShard, prepared: TxnMetadata): void {
     const id = prepared.transactionalId;
+    const waiters = new Set<() => void>();
     const done: Promise<void> = this.complete(shard, prepared).finally(() => {
-      if (shard.completions.get(id) === done) shard.completions.delete(id);
+      if (shard.completions.get(id)?.done === done) shard.completions.delete(id);
+      for (const w of waiters) w();
     });
-    shard.completions.set(id, done);
+    shard.completions.set(id, { done, waiters });
     this.track(done);
   }
 

@@ -23,8 +23,11 @@ export class TxnShard {
   readonly txns = new Map<string, TxnMetadata>();
   /** Ids with a state transition in flight: other requests for them wait (CONCURRENT_TRANSACTIONS). */
   readonly transitioning = new Set<string>();
-  /** Ids whose prepared transaction is being completed (markers, then Complete*), and when it will be. */
-  readonly completions = new Map<string, Promise<void>>();
+  /**
+   * Ids whose prepared transaction is being completed (markers, then Complete*): when it will be,
+   * and the requests waiting for it (each leaves the set when its wait times out).
+   */
+  readonly completions = new Map<string, { done: Promise<void>; waiters: Set<() => void> }>();
   private readonly log: ShardLog;
   private readonly clock: Clock;
   private readonly logLine: (m: string) => void;
