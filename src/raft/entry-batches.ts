@@ -12,22 +12,45 @@ import type { LogEntry } from './types.js';
 /** Guard on a batch's records when decoding (entries are small metadata records). */
 const MAX_DECODED_BATCH_BYTES = 64 * 1024 * 1024;
 
-/** The wire bytes of `entries` (contiguous offsets), one batch per epoch run; empty for none. */
-export function encodeEntries(entries: readonly LogEntry[], timestampMs = 0): Buffer {
-  if (entries.length === 0) return Buffer.alloc(0);
-  const batches: Buffer[] = [];
+/** One epoch run of entries, encoded as one batch. */
+export interface EntryRun {
+  buf: Buffer;
+  baseOffset: number;
+  /** Offset after the run's last entry. */
+  endOffset: number;
+  epoch: number;
+}
+
+/** `entries` (contiguous offsets) as one encoded batch per run of one epoch. */
+export function encodeEntryRuns(entries: readonly LogEntry[], timestampMs = 0): EntryRun[] {
+  const runs: EntryRun[] = [];
   let start = 0;
   for (let i = 1; i <= entries.length; i++) {
     if (i < entries.length && entries[i]!.epoch === entries[start]!.epoch) continue;
-    const run = entries.slice(start, i);
-    const batch = newRecordBatch(
-      run.map((e) => ({ key: null, value: e.data, timestamp: timestampMs })),
-      { baseOffset: BigInt(run[0]!.offset), partitionLeaderEpoch: run[0]!.epoch },
-    );
-    batches.push(encodeRecordBatch(batch, { compression: CompressionCodec.None }));
+    const first = entries[start]!;
+    const records = [];
+    for (let j = start; j < i; j++)
+      records.push({ key: null, value: entries[j]!.data, timestamp: timestampMs });
+    const batch = newRecordBatch(records, {
+      baseOffset: BigInt(first.offset),
+      partitionLeaderEpoch: first.epoch,
+    });
+    runs.push({
+      buf: encodeRecordBatch(batch, { compression: CompressionCodec.None }),
+      baseOffset: first.offset,
+      endOffset: first.offset + (i - start),
+      epoch: first.epoch,
+    });
     start = i;
   }
-  return batches.length === 1 ? batches[0]! : Buffer.concat(batches);
+  return runs;
+}
+
+/** The wire bytes of `entries` (contiguous offsets), one batch per epoch run; empty for none. */
+export function encodeEntries(entries: readonly LogEntry[], timestampMs = 0): Buffer {
+  const runs = encodeEntryRuns(entries, timestampMs);
+  if (runs.length === 0) return Buffer.alloc(0);
+  return runs.length === 1 ? runs[0]!.buf : Buffer.concat(runs.map((r) => r.buf));
 }
 
 /** The entries in `records` (whole batches), or an Error saying why they are unusable. */

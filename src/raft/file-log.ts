@@ -27,7 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BatchField, BatchSplitter, readInt64Number } from '../protocol/records/batch-view.js';
 import { writeAllSync, writeFileAtomicSync } from '../runtime/fs.js';
-import { decodeEntries, encodeEntries } from './entry-batches.js';
+import { decodeEntries, encodeEntries, encodeEntryRuns } from './entry-batches.js';
 import type { LogEntry, OffsetAndEpoch, RaftLog, Snapshot } from './types.js';
 
 /** Default size at which a new segment starts. */
@@ -230,21 +230,7 @@ export class FileRaftLog implements RaftLog {
       expected++;
       lastEpoch = e.epoch;
     }
-    const nowMs = this.nowMs();
-    let runStart = 0;
-    const encoded: { buf: Buffer; baseOffset: number; endOffset: number; epoch: number }[] = [];
-    for (let i = 1; i <= entries.length; i++) {
-      if (i < entries.length && entries[i]!.epoch === entries[runStart]!.epoch) continue;
-      const run = entries.slice(runStart, i);
-      const first = run[0]!;
-      encoded.push({
-        buf: encodeEntries(run, nowMs),
-        baseOffset: first.offset,
-        endOffset: first.offset + run.length,
-        epoch: first.epoch,
-      });
-      runStart = i;
-    }
+    const encoded = encodeEntryRuns(entries, this.nowMs());
     // Batches go to the active segment together; a roll splits them between writes.
     let pending: Buffer[] = [];
     let pendingBytes = 0;
