@@ -8,15 +8,9 @@ import { ApiKey, apis } from '../protocol/generated/api-keys.js';
 import { ConsumerProtocolAssignment } from '../protocol/generated/message/ConsumerProtocolAssignment.js';
 import type { OffsetFetchResponse } from '../protocol/generated/message/OffsetFetchResponse.js';
 import { decodeMessage } from '../protocol/message.js';
-import {
-  compareTp,
-  findResult,
-  groupByTopic,
-  rejectDuplicates,
-  tpName,
-  versionFor,
-} from './admin-support.js';
+import { findResult, groupByTopic, rejectDuplicates, tpName, versionFor } from './admin-support.js';
 import type { Cluster } from './cluster.js';
+import { compareTopicPartitions } from './topic-partition.js';
 import type { BrokerConnection } from './connection.js';
 import { checkResult as check, ConfigError, KafkaClientError, NO_RETRY, resultError } from './errors.js';
 import type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
@@ -80,7 +74,7 @@ function decodeAssignment(buf: Buffer): TopicPartition[] {
   if (!decoded.ok) return [];
   return decoded.value.assignedPartitions
     .flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })))
-    .sort(compareTp);
+    .sort(compareTopicPartitions);
 }
 
 /** Runs `fn` on the group's coordinator, finding it again after NOT_COORDINATOR and the like. */
@@ -229,7 +223,7 @@ export function listGroupOffsets(
         });
       }
     }
-    return out.sort(compareTp);
+    return out.sort(compareTopicPartitions);
   });
 }
 

@@ -43,10 +43,6 @@ export function groupByTopic<T extends TopicPartition>(items: readonly T[]): Map
   return out;
 }
 
-export function compareTp(a: TopicPartition, b: TopicPartition): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
-}
-
 export function rejectDuplicates(what: string, items: readonly TopicPartition[]): void {
   const seen = new Set<string>();
   for (const tp of items) {

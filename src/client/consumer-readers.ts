@@ -3,7 +3,8 @@
  * and the consumed offsets they keep: what a commit stores, and where a reader that stops early
  * seeks back to so that nothing is skipped.
  */
-import { illegalState, type ConsumerRecord, type Fetcher, type PartitionStates } from './fetcher.js';
+import { illegalState } from './errors.js';
+import type { ConsumerRecord, Fetcher, PartitionStates } from './fetcher.js';
 import { keyOf, type TopicPartition } from './topic-partition.js';
 
 export interface ConsumerBatch {

@@ -34,11 +34,10 @@ import {
   type ResolvedConsumerOptions,
 } from './consumer-options.js';
 import { ConsumerReaders, type RunHandlers } from './consumer-readers.js';
-import { ConfigError, kafkaError, KafkaClientError, clientError } from './errors.js';
+import { ConfigError, kafkaError, KafkaClientError, clientError, illegalState } from './errors.js';
 import {
   EARLIEST_TIMESTAMP,
   Fetcher,
-  illegalState,
   LATEST_TIMESTAMP,
   PartitionStates,
   Signal,

@@ -50,6 +50,14 @@ export function kafkaError(code: number, context: string): KafkaClientError {
   return new KafkaClientError(`${context}: ${info.name} (${info.message})`, code, info.name, info.retriable);
 }
 
+/**
+ * A call the client's state does not allow (Java's IllegalStateException): reading a partition
+ * that is not assigned, subscribing after assigning, a transaction call out of order.
+ */
+export function illegalState(message: string): KafkaClientError {
+  return new KafkaClientError(message, -1, 'ILLEGAL_STATE', false);
+}
+
 /** A KafkaClientError for a failure on the client's side (code -1). */
 export function clientError(name: ClientErrorName, message: string, cause?: unknown): KafkaClientError {
   return new KafkaClientError(

@@ -35,7 +35,7 @@ import { BatchSplitter, BatchView, TimestampType } from '../protocol/records/bat
 import type { Clock } from '../runtime/clock.js';
 import { partitionOf, type Cluster } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
-import { clientError, kafkaError, KafkaClientError } from './errors.js';
+import { clientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
 import { keyOf, TopicPartitionMap, tpKey, type TopicPartition } from './topic-partition.js';
 
 export interface ConsumerRecord {
@@ -78,14 +78,6 @@ const STALE_METADATA_ERRORS: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_TOPIC_ID,
   ErrorCode.INCONSISTENT_TOPIC_ID,
 ]);
-
-/**
- * A call the consumer's state does not allow (Java's IllegalStateException): reading a
- * partition that is not assigned, subscribing after assigning, two readers at once.
- */
-export function illegalState(message: string): KafkaClientError {
-  return new KafkaClientError(message, -1, 'ILLEGAL_STATE', false);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Partition state

@@ -41,7 +41,7 @@ import {
   type RecordSink,
 } from './accumulator.js';
 import { Cluster, type ClientOptions, type TopicMetadata } from './cluster.js';
-import { clientError, ConfigError, kafkaError, KafkaClientError } from './errors.js';
+import { clientError, ConfigError, illegalState, kafkaError, KafkaClientError } from './errors.js';
 import { intOption, resolveClientOptions } from './options.js';
 import { Fifo } from './fifo.js';
 import { keyPartition, StickyPartitioner } from './partitioner.js';
@@ -264,12 +264,7 @@ export class Producer {
 
   private transactional(what: string): TransactionManager {
     if (this.txn === null || !this.txn.isTransactional) {
-      throw new KafkaClientError(
-        `${what} needs a transactional producer (set the transactionalId option)`,
-        -1,
-        'ILLEGAL_STATE',
-        false,
-      );
+      throw illegalState(`${what} needs a transactional producer (set the transactionalId option)`);
     }
     return this.txn;
   }

@@ -21,7 +21,8 @@ import type { InitProducerIdResponse } from '../protocol/generated/message/InitP
 import type { Clock } from '../runtime/clock.js';
 import type { ProducerBatch } from './accumulator.js';
 import type { Cluster } from './cluster.js';
-import { clientError, kafkaError, KafkaClientError } from './errors.js';
+import { clientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
+import { tpKey } from './topic-partition.js';
 import { ProducerSequences } from './producer-sequences.js';
 import {
   asClientError,
@@ -73,14 +74,6 @@ export interface TransactionManagerOptions {
   log: (message: string) => void;
   schedule: (delayMs: number, fn: () => void) => () => void;
   hooks: TransactionManagerHooks;
-}
-
-function illegalState(message: string): KafkaClientError {
-  return new KafkaClientError(message, -1, 'ILLEGAL_STATE', false);
-}
-
-function tpKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 /** Coordinator answers after which the producer can do nothing more (Kafka's fatal errors). */
