@@ -50,6 +50,12 @@ export function kafkaError(code: number, context: string): KafkaClientError {
   return new KafkaClientError(`${context}: ${info.name} (${info.message})`, code, info.name, info.retriable);
 }
 
+/** `e` if it is a KafkaClientError, else PROTOCOL_ERROR carrying it (`what` failed: its message). */
+export function asClientError(e: unknown, what?: string): KafkaClientError {
+  if (e instanceof KafkaClientError) return e;
+  return clientError('PROTOCOL_ERROR', what === undefined ? String(e) : `${what}: ${String(e)}`, e);
+}
+
 /**
  * A call the client's state does not allow (Java's IllegalStateException): reading a partition
  * that is not assigned, subscribing after assigning, a transaction call out of order.

@@ -35,7 +35,7 @@ import { BatchSplitter, BatchView, TimestampType } from '../protocol/records/bat
 import type { Clock } from '../runtime/clock.js';
 import { partitionOf, type Cluster } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
-import { clientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
+import { asClientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
 import { keyOf, TopicPartitionMap, tpKey, type TopicPartition } from './topic-partition.js';
 
 export interface ConsumerRecord {
@@ -782,7 +782,7 @@ export class Fetcher {
             try {
               await this.listOffsetsFrom(nodeId, list, result);
             } catch (e) {
-              failures.push(e instanceof KafkaClientError ? e : clientError('PROTOCOL_ERROR', String(e), e));
+              failures.push(asClientError(e));
             }
           }),
         );

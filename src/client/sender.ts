@@ -21,7 +21,7 @@ import type { ProduceResponse } from '../protocol/generated/message/ProduceRespo
 import type { Clock } from '../runtime/clock.js';
 import type { ProducerBatch, RecordAccumulator } from './accumulator.js';
 import type { Cluster, TopicMetadata } from './cluster.js';
-import { clientError, kafkaError, KafkaClientError } from './errors.js';
+import { asClientError, clientError, kafkaError, KafkaClientError } from './errors.js';
 import type { TransactionManager } from './transaction-manager.js';
 
 /** Produce v3 is the first to carry magic-v2 batches, the only format this producer writes. */
@@ -246,10 +246,7 @@ export class Sender {
       const response = await conn.send(apis.Produce, version, request);
       this.onProduceResponse(nodeId, batches, response);
     } catch (e) {
-      const error =
-        e instanceof KafkaClientError
-          ? e
-          : clientError('PROTOCOL_ERROR', `produce to broker ${nodeId} failed: ${String(e)}`, e);
+      const error = asClientError(e, `produce to broker ${nodeId} failed`);
       for (const b of batches) this.onBatchError(b, error);
     } finally {
       this.inFlightByNode.set(nodeId, (this.inFlightByNode.get(nodeId) ?? 1) - 1);

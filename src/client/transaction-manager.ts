@@ -21,11 +21,10 @@ import type { InitProducerIdResponse } from '../protocol/generated/message/InitP
 import type { Clock } from '../runtime/clock.js';
 import type { ProducerBatch } from './accumulator.js';
 import type { Cluster } from './cluster.js';
-import { clientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
+import { asClientError, illegalState, kafkaError, KafkaClientError } from './errors.js';
 import { tpKey } from './topic-partition.js';
 import { ProducerSequences } from './producer-sequences.js';
 import {
-  asClientError,
   checkGroup,
   checkOffsets,
   coordinatorCall,
@@ -336,7 +335,7 @@ export class TransactionManager {
       this.initFailures = 0;
       this.o.log(`idempotent producer id ${this.producerId}, epoch ${this.producerEpoch}`);
     } catch (e) {
-      const error = e instanceof KafkaClientError ? e : clientError('PROTOCOL_ERROR', String(e), e);
+      const error = asClientError(e);
       if (this.closed || error.errorName === 'CLIENT_CLOSED') return;
       if (FATAL_CODES.has(error.code) || error.code === ErrorCode.CLUSTER_AUTHORIZATION_FAILED) {
         this.fatal(error);

@@ -9,7 +9,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Cluster } from './cluster.js';
 import type { BrokerConnection } from './connection.js';
-import { clientError, kafkaError, KafkaClientError } from './errors.js';
+import { asClientError, clientError, kafkaError, KafkaClientError } from './errors.js';
 
 /** Kafka retries quickly while the previous transaction completes (its AddPartitions retry backoff). */
 const CONCURRENT_TRANSACTIONS_BACKOFF_MS = 20;
@@ -142,10 +142,6 @@ export function versionOf(conn: BrokerConnection, apiKey: number, what: string, 
     throw kafkaError(ErrorCode.UNSUPPORTED_VERSION, `${what} to ${conn.address} (no common version)`);
   }
   return version;
-}
-
-export function asClientError(e: unknown): KafkaClientError {
-  return e instanceof KafkaClientError ? e : clientError('PROTOCOL_ERROR', String(e), e);
 }
 
 /** TxnOffsetCommit partition errors that another attempt may fix. */
