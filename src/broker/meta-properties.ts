@@ -5,7 +5,7 @@
  */
 import type { FileSystem } from '../runtime/fs.js';
 import type { Random } from '../runtime/random.js';
-import { isPropertiesError, parseProperties } from './config.js';
+import { isPropertiesError, parseProperties } from '../runtime/properties.js';
 
 export const META_PROPERTIES_FILE = 'meta.properties';
 

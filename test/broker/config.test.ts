@@ -9,15 +9,13 @@ import {
   brokerConfigDefinition,
   brokerConfigEntries,
   isBrokerConfigError,
-  isPropertiesError,
   loadBrokerConfig,
-  parseProperties,
   type BrokerConfig,
   type BrokerConfigEntry,
   type BrokerConfigError,
   type LoadedBrokerConfig,
-  type PropertiesError,
 } from '../../src/broker/config.js';
+import { isPropertiesError, parseProperties, type PropertiesError } from '../../src/runtime/properties.js';
 import { LOG_CONFIG_DEFINITIONS, LONG_MAX_STRING, defaultLogConfig } from '../../src/storage/log-config.js';
 
 function props(text: string): Map<string, string> {

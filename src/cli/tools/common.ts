@@ -11,6 +11,7 @@ import { ConfigError, KafkaClientError } from '../../client/errors.js';
 import type { ClientOptions } from '../../client/options.js';
 import { parseBootstrapServers } from '../../client/options.js';
 import { UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
+import { isPropertiesError, parseProperties } from '../../runtime/properties.js';
 
 /** A failed operation: the tool prints the message and exits 1. */
 export class CommandError extends Error {
@@ -137,18 +138,11 @@ export function readFlagFile(flag: string, path: string): string {
   }
 }
 
-/** A Java properties file's key=value (or key: value) lines; # and ! start comments. */
+/** A Java properties file named by a flag, read as the broker reads server.properties. */
 export function parsePropertiesFile(flag: string, path: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const text = readFlagFile(flag, path);
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
-    const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
-    if (m === null) throw new UsageError(`--${flag} ${path}: cannot parse line '${line}'`);
-    out.set(m[1]!, m[2]!);
-  }
-  return out;
+  const props = parseProperties(readFlagFile(flag, path));
+  if (isPropertiesError(props)) throw new UsageError(`--${flag} ${path}: ${props.message}`);
+  return props;
 }
 
 /**
