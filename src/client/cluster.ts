@@ -56,6 +56,8 @@ export function partitionOf(meta: TopicMetadata, partition: number): PartitionMe
 
 /** Ceiling on attempts in one withRetry, whatever the deadline: a bound for every loop. */
 export const MAX_RETRY_ATTEMPTS = 1000;
+/** Longest timer Node can set (a longer delay fires at once). */
+const TIMER_MS_MAX = 0x7fffffff;
 
 /** Errors after which the cached leaders or brokers are likely wrong. */
 const REFRESH_METADATA_ON: ReadonlySet<string> = new Set([
@@ -529,11 +531,24 @@ export class Cluster {
     }
   }
 
-  private sleep(ms: number): Promise<void> {
-    // The system clock's timers do not keep the process alive, and between attempts there may
-    // be no open socket either: a tool would exit mid-retry. A plain timer holds it.
-    if (this.options.clock === systemClock) return new Promise((resolve) => setTimeout(resolve, ms));
-    return new Promise((resolve) => this.options.clock.schedule(ms, resolve));
+  /**
+   * Runs `fn` after `delayMs` on the client's clock; returns the cancel. On the system clock a
+   * plain (ref'd) timer: the system clock's timers do not keep the process alive, and between
+   * attempts there may be no open socket either, so a tool would exit mid-retry, or a producer
+   * with records still to send while the broker is unreachable.
+   */
+  schedule(delayMs: number, fn: () => void): () => void {
+    const ms = Math.min(Math.max(0, delayMs), TIMER_MS_MAX);
+    if (this.options.clock === systemClock) {
+      const t = setTimeout(fn, ms);
+      return () => clearTimeout(t);
+    }
+    return this.options.clock.schedule(ms, fn);
+  }
+
+  /** Resolves after `ms` on the client's clock (see schedule). */
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.schedule(ms, resolve));
   }
 
   async close(): Promise<void> {

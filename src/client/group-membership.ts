@@ -701,7 +701,8 @@ export class GroupMembership {
     this.conn = null;
   }
 
+  /** Waits on the client's clock (Cluster.sleep). */
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, ms));
+    return this.cluster.sleep(ms);
   }
 }

@@ -32,7 +32,7 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { BATCH_HEADER_BYTES } from '../protocol/records/batch-view.js';
-import { systemClock, type Clock } from '../runtime/clock.js';
+import type { Clock } from '../runtime/clock.js';
 import {
   RECORD_FRAMING_MAX_BYTES,
   RecordAccumulator,
@@ -651,16 +651,8 @@ export class Producer {
     }
   }
 
-  /**
-   * Timers: a plain (ref'd) timer on the system clock, so a process with records still to send
-   * does not exit while, say, the broker is unreachable and no socket is open.
-   */
+  /** Timers on the client's clock (Cluster.schedule: ref'd on the system clock). */
   private schedule(delayMs: number, fn: () => void): () => void {
-    const ms = Math.min(Math.max(0, delayMs), INT32_MAX);
-    if (this.clock === systemClock) {
-      const t = setTimeout(fn, ms);
-      return () => clearTimeout(t);
-    }
-    return this.clock.schedule(ms, fn);
+    return this.cluster.schedule(delayMs, fn);
   }
 }
