@@ -114,12 +114,15 @@ export class ParsedArgs {
 
 /** Parses a decimal integer flag value, naming the flag when it is not one or out of range. */
 export function parseIntFlag(name: string, value: string, min: number, max: number): number {
-  if (!/^[+-]?\d+$/.test(value.trim())) {
-    throw new UsageError(`--${name} expects an integer, got '${value}'`);
-  }
+  return parseIntValue(`--${name}`, value, min, max);
+}
+
+/** Parses a decimal integer in [min, max]; the error names `what` (a flag, a property). */
+export function parseIntValue(what: string, value: string, min: number, max: number): number {
+  if (!/^[+-]?\d+$/.test(value.trim())) throw new UsageError(`${what} expects an integer, got '${value}'`);
   const n = Number(value.trim());
   if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} must be between ${min} and ${max}, got ${value}`);
+    throw new UsageError(`${what} must be between ${min} and ${max}, got ${value}`);
   }
   return n;
 }

@@ -11,6 +11,7 @@ import { ConfigError, KafkaClientError } from '../../client/errors.js';
 import type { ClientOptions } from '../../client/options.js';
 import { parseBootstrapServers } from '../../client/options.js';
 import { UsageError, type FlagSpec, type ParsedArgs } from '../args.js';
+export { parseIntValue } from '../args.js';
 import { isPropertiesError, parseProperties } from '../../runtime/properties.js';
 
 /** A failed operation: the tool prints the message and exits 1. */
@@ -185,16 +186,6 @@ export function onlyWith(args: ParsedArgs, flag: string, allowed: readonly strin
   if (args.has(flag) && !allowed.some((a) => args.has(a))) {
     throw new UsageError(`--${flag} can only be used with ${allowed.map((a) => `--${a}`).join(' or ')}`);
   }
-}
-
-/** Integer parse for values read from files and properties; the message names where it came from. */
-export function parseIntValue(what: string, value: string, min: number, max: number): number {
-  if (!/^[+-]?\d+$/.test(value.trim())) throw new UsageError(`${what} expects an integer, got '${value}'`);
-  const n = Number(value.trim());
-  if (!Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${what} must be between ${min} and ${max}, got ${value}`);
-  }
-  return n;
 }
 
 /** Topic-partition as Kafka prints it: t-0. */

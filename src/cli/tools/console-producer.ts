@@ -9,14 +9,7 @@ import { createInterface } from 'node:readline';
 import { Producer, type ProducerOptions, type CompressionName } from '../../client/producer.js';
 import type { ClientOptions } from '../../client/options.js';
 import type { ProducerRecord } from '../../client/record-input.js';
-import {
-  HELP_FLAG,
-  parseIntFlag,
-  parseKeyValues,
-  UsageError,
-  type CommandSpec,
-  type ParsedArgs,
-} from '../args.js';
+import { HELP_FLAG, parseKeyValues, UsageError, type CommandSpec, type ParsedArgs } from '../args.js';
 import { err } from '../output.js';
 import {
   BOOTSTRAP_FLAG,
@@ -374,10 +367,6 @@ function producerConfig(args: ParsedArgs): ProducerConfig {
   for (const [k, v] of parseKeyValues('producer-property', args.all('producer-property'))) {
     applyProducerProperty(o, k, v, '--producer-property');
   }
-  const flagInt = (name: string, min: number): number | undefined => {
-    const v = args.get(name);
-    return v === undefined ? undefined : parseIntFlag(name, v, min, INT32_MAX);
-  };
   const codec = args.get('compression-codec');
   if (codec !== undefined) o.compression = parseCodec('--compression-codec', codec);
   const acks = args.get('request-required-acks');
@@ -393,7 +382,7 @@ function producerConfig(args: ParsedArgs): ProducerConfig {
     ['metadata-expiry-ms', 0, (n) => (o.metadataMaxAgeMs = n)],
   ];
   for (const [name, min, set] of settings) {
-    const n = flagInt(name, min);
+    const n = args.int(name, min, INT32_MAX);
     if (n !== undefined) set(n);
   }
   return o;
