@@ -5,12 +5,11 @@
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, apis } from '../protocol/generated/api-keys.js';
-import { ConsumerProtocolAssignment } from '../protocol/generated/message/ConsumerProtocolAssignment.js';
 import type { OffsetFetchResponse } from '../protocol/generated/message/OffsetFetchResponse.js';
-import { decodeMessage } from '../protocol/message.js';
 import { findResult, groupByTopic, rejectDuplicates, tpName, versionFor } from './admin-support.js';
 import type { Cluster } from './cluster.js';
-import { compareTopicPartitions } from './topic-partition.js';
+import { decodeAssignment } from './consumer-protocol.js';
+import { compareTopicPartitions, sortTopicPartitions } from './topic-partition.js';
 import type { BrokerConnection } from './connection.js';
 import { checkResult as check, ConfigError, KafkaClientError, NO_RETRY, resultError } from './errors.js';
 import type { TopicPartition, TopicPartitionOffset } from './topic-partition.js';
@@ -60,21 +59,10 @@ const COORDINATOR_MOVED: ReadonlySet<string> = new Set([
   'REQUEST_TIMED_OUT',
 ]);
 
-/** A consumer-protocol assignment as topic-partitions; bytes that do not decode give none. */
-function decodeAssignment(buf: Buffer): TopicPartition[] {
-  if (buf.length < 2) return [];
-  const version = buf.readInt16BE(0);
-  if (version < 0) return [];
-  const decoded = decodeMessage(
-    ConsumerProtocolAssignment,
-    buf,
-    Math.min(version, ConsumerProtocolAssignment.maxVersion),
-    2,
-  );
-  if (!decoded.ok) return [];
-  return decoded.value.assignedPartitions
-    .flatMap((t) => t.partitions.map((partition) => ({ topic: t.topic, partition })))
-    .sort(compareTopicPartitions);
+/** A consumer-protocol assignment as topic-partitions, sorted; bytes that do not decode give none. */
+function assignedPartitions(buf: Buffer): TopicPartition[] {
+  const a = decodeAssignment(buf);
+  return a instanceof Error ? [] : sortTopicPartitions(a.partitions);
 }
 
 /** Runs `fn` on the group's coordinator, finding it again after NOT_COORDINATOR and the like. */
@@ -145,7 +133,7 @@ export function describeGroups(cluster: Cluster, groupIds: string[]): Promise<Gr
             groupInstanceId: m.groupInstanceId,
             clientId: m.clientId,
             host: m.clientHost,
-            assignment: g.protocolType === 'consumer' ? decodeAssignment(m.memberAssignment) : [],
+            assignment: g.protocolType === 'consumer' ? assignedPartitions(m.memberAssignment) : [],
           })),
           coordinator: conn.nodeId,
         };
