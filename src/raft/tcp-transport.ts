@@ -25,20 +25,10 @@
 import * as net from 'node:net';
 import { FrameDecoder } from '../protocol/frame-decoder.js';
 import { encodeRequestFrame, encodeResponseFrame, decodeRequest, decodeResponse } from '../protocol/frame.js';
-import { BeginQuorumEpochRequest } from '../protocol/generated/message/BeginQuorumEpochRequest.js';
-import { BeginQuorumEpochResponse } from '../protocol/generated/message/BeginQuorumEpochResponse.js';
 import { DescribeQuorumRequest } from '../protocol/generated/message/DescribeQuorumRequest.js';
 import { DescribeQuorumResponse } from '../protocol/generated/message/DescribeQuorumResponse.js';
-import { EndQuorumEpochRequest } from '../protocol/generated/message/EndQuorumEpochRequest.js';
-import { EndQuorumEpochResponse } from '../protocol/generated/message/EndQuorumEpochResponse.js';
-import { FetchRequest } from '../protocol/generated/message/FetchRequest.js';
-import { FetchResponse } from '../protocol/generated/message/FetchResponse.js';
-import { FetchSnapshotRequest } from '../protocol/generated/message/FetchSnapshotRequest.js';
-import { FetchSnapshotResponse } from '../protocol/generated/message/FetchSnapshotResponse.js';
-import { VoteRequest } from '../protocol/generated/message/VoteRequest.js';
-import { VoteResponse } from '../protocol/generated/message/VoteResponse.js';
-import type { MessageCodec } from '../protocol/primitives/codec.js';
-import { METADATA_TOPIC_NAME, RAFT_API_VERSIONS, type RaftMessage, type RaftMessageType } from './types.js';
+import { METADATA_TOPIC_NAME, type RaftMessage } from './types.js';
+import { API_BY_KEY, API_BY_REQUEST_TYPE, API_BY_RESPONSE_TYPE, wireBody, type RaftApi } from './wire.js';
 
 export interface PeerAddress {
   readonly host: string;
@@ -115,73 +105,6 @@ export interface TcpTransportStats {
   connects: number;
   disconnects: number;
 }
-
-type AnyCodec = MessageCodec<unknown>;
-
-/** How each API travels: its request and response message types and codecs. */
-interface RaftApi {
-  readonly apiKey: number;
-  readonly version: number;
-  readonly requestType: RaftMessageType;
-  readonly responseType: RaftMessageType;
-  readonly request: AnyCodec;
-  readonly response: AnyCodec;
-  /** The sender's node id, from the request body; undefined when missing. */
-  readonly senderOf: (body: never, version: number) => number | undefined;
-}
-
-const API_LIST: readonly RaftApi[] = [
-  {
-    apiKey: VoteRequest.apiKey,
-    version: RAFT_API_VERSIONS.Vote,
-    requestType: 'VoteRequest',
-    responseType: 'VoteResponse',
-    request: VoteRequest,
-    response: VoteResponse,
-    senderOf: (b: VoteRequest) => b.topics[0]?.partitions[0]?.candidateId,
-  },
-  {
-    apiKey: BeginQuorumEpochRequest.apiKey,
-    version: RAFT_API_VERSIONS.BeginQuorumEpoch,
-    requestType: 'BeginQuorumEpochRequest',
-    responseType: 'BeginQuorumEpochResponse',
-    request: BeginQuorumEpochRequest,
-    response: BeginQuorumEpochResponse,
-    senderOf: (b: BeginQuorumEpochRequest) => b.topics[0]?.partitions[0]?.leaderId,
-  },
-  {
-    apiKey: EndQuorumEpochRequest.apiKey,
-    version: RAFT_API_VERSIONS.EndQuorumEpoch,
-    requestType: 'EndQuorumEpochRequest',
-    responseType: 'EndQuorumEpochResponse',
-    request: EndQuorumEpochRequest,
-    response: EndQuorumEpochResponse,
-    senderOf: (b: EndQuorumEpochRequest) => b.topics[0]?.partitions[0]?.leaderId,
-  },
-  {
-    apiKey: FetchRequest.apiKey,
-    version: RAFT_API_VERSIONS.Fetch,
-    requestType: 'FetchRequest',
-    responseType: 'FetchResponse',
-    request: FetchRequest,
-    response: FetchResponse,
-    // From v15 the replica id moved into replicaState (KIP-903).
-    senderOf: (b: FetchRequest, version: number) => (version >= 15 ? b.replicaState.replicaId : b.replicaId),
-  },
-  {
-    apiKey: FetchSnapshotRequest.apiKey,
-    version: RAFT_API_VERSIONS.FetchSnapshot,
-    requestType: 'FetchSnapshotRequest',
-    responseType: 'FetchSnapshotResponse',
-    request: FetchSnapshotRequest,
-    response: FetchSnapshotResponse,
-    senderOf: (b: FetchSnapshotRequest) => b.replicaId,
-  },
-];
-
-const API_BY_KEY = new Map(API_LIST.map((a) => [a.apiKey, a]));
-const API_BY_REQUEST_TYPE = new Map(API_LIST.map((a) => [a.requestType, a]));
-const API_BY_RESPONSE_TYPE = new Map(API_LIST.map((a) => [a.responseType, a]));
 
 /** A request received and not yet answered: where and how its answer goes. */
 interface PendingResponse {
@@ -583,23 +506,6 @@ class PeerLink {
     }
     this.deliver({ type: api.responseType, correlationId, body: decoded.value.body } as RaftMessage);
   }
-}
-
-/**
- * The body as the wire version carries it. A FetchRequest names its replica in `replicaId` up to
- * v14 and in `replicaState.replicaId` from v15 (KIP-903), where `replicaId` must stay -1; a body
- * filled in for either form is written in the form of the version it travels at.
- */
-function wireBody(message: RaftMessage, version: number): unknown {
-  if (message.type !== 'FetchRequest') return message.body;
-  const b = message.body;
-  const id = b.replicaState.replicaId >= 0 ? b.replicaState.replicaId : b.replicaId;
-  if (version >= 15) {
-    return b.replicaId === -1 && b.replicaState.replicaId === id
-      ? b
-      : { ...b, replicaId: -1, replicaState: { ...b.replicaState, replicaId: id } };
-  }
-  return b.replicaId === id ? b : { ...b, replicaId: id };
 }
 
 function totalBytes(chunks: readonly Buffer[]): number {

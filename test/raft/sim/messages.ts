@@ -3,19 +3,9 @@
  * decoded on arrival (a duplicate decodes to its own object), so what a node receives is what
  * a socket would carry; and a one-line description of each for the trace.
  */
-import type { MessageCodec } from '../../../src/protocol/primitives/codec.js';
 import { decodeMessage, encodeMessage } from '../../../src/protocol/message.js';
-import { BeginQuorumEpochRequest } from '../../../src/protocol/generated/message/BeginQuorumEpochRequest.js';
-import { BeginQuorumEpochResponse } from '../../../src/protocol/generated/message/BeginQuorumEpochResponse.js';
-import { EndQuorumEpochRequest } from '../../../src/protocol/generated/message/EndQuorumEpochRequest.js';
-import { EndQuorumEpochResponse } from '../../../src/protocol/generated/message/EndQuorumEpochResponse.js';
-import { FetchRequest } from '../../../src/protocol/generated/message/FetchRequest.js';
-import { FetchResponse } from '../../../src/protocol/generated/message/FetchResponse.js';
-import { FetchSnapshotRequest } from '../../../src/protocol/generated/message/FetchSnapshotRequest.js';
-import { FetchSnapshotResponse } from '../../../src/protocol/generated/message/FetchSnapshotResponse.js';
-import { VoteRequest } from '../../../src/protocol/generated/message/VoteRequest.js';
-import { VoteResponse } from '../../../src/protocol/generated/message/VoteResponse.js';
-import { RAFT_API_VERSIONS, type RaftMessage, type RaftMessageType } from '../../../src/raft/types.js';
+import type { RaftMessage, RaftMessageType } from '../../../src/raft/types.js';
+import { wireBody, wireFormatOf } from '../../../src/raft/wire.js';
 
 /** A message as it travels: its type and correlation id (a frame header would carry them) and its body bytes. */
 export interface WireMessage {
@@ -24,44 +14,8 @@ export interface WireMessage {
   readonly bytes: Buffer;
 }
 
-interface WireFormat {
-  readonly codec: MessageCodec<unknown>;
-  readonly version: number;
-}
-
-const WIRE: Record<RaftMessageType, WireFormat> = {
-  VoteRequest: { codec: VoteRequest, version: RAFT_API_VERSIONS.Vote },
-  VoteResponse: { codec: VoteResponse, version: RAFT_API_VERSIONS.Vote },
-  BeginQuorumEpochRequest: {
-    codec: BeginQuorumEpochRequest,
-    version: RAFT_API_VERSIONS.BeginQuorumEpoch,
-  },
-  BeginQuorumEpochResponse: {
-    codec: BeginQuorumEpochResponse,
-    version: RAFT_API_VERSIONS.BeginQuorumEpoch,
-  },
-  EndQuorumEpochRequest: {
-    codec: EndQuorumEpochRequest,
-    version: RAFT_API_VERSIONS.EndQuorumEpoch,
-  },
-  EndQuorumEpochResponse: {
-    codec: EndQuorumEpochResponse,
-    version: RAFT_API_VERSIONS.EndQuorumEpoch,
-  },
-  FetchRequest: { codec: FetchRequest, version: RAFT_API_VERSIONS.Fetch },
-  FetchResponse: { codec: FetchResponse, version: RAFT_API_VERSIONS.Fetch },
-  FetchSnapshotRequest: {
-    codec: FetchSnapshotRequest,
-    version: RAFT_API_VERSIONS.FetchSnapshot,
-  },
-  FetchSnapshotResponse: {
-    codec: FetchSnapshotResponse,
-    version: RAFT_API_VERSIONS.FetchSnapshot,
-  },
-};
-
 export function encodeWire(message: RaftMessage): WireMessage {
-  const f = WIRE[message.type];
+  const f = wireFormatOf(message.type);
   return {
     type: message.type,
     correlationId: message.correlationId,
@@ -69,21 +23,8 @@ export function encodeWire(message: RaftMessage): WireMessage {
   };
 }
 
-/**
- * The body in the form its version carries, as the TCP transport writes it: a FetchRequest
- * names its replica in `replicaId` up to v14 and in `replicaState.replicaId` from v15 (KIP-903),
- * where `replicaId` must stay -1; the core fills in both.
- */
-function wireBody(message: RaftMessage, version: number): unknown {
-  if (message.type !== 'FetchRequest') return message.body;
-  const b = message.body;
-  const id = b.replicaState.replicaId >= 0 ? b.replicaState.replicaId : b.replicaId;
-  if (version >= 15) return { ...b, replicaId: -1, replicaState: { ...b.replicaState, replicaId: id } };
-  return { ...b, replicaId: id };
-}
-
 export function decodeWire(wire: WireMessage): RaftMessage {
-  const f = WIRE[wire.type];
+  const f = wireFormatOf(wire.type);
   const result = decodeMessage(f.codec, wire.bytes, f.version);
   if (!result.ok) throw new Error(`${wire.type} does not decode: ${result.error.message}`);
   if (result.end !== wire.bytes.length) {
