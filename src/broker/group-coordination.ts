@@ -67,19 +67,37 @@ export function offsetsTopicPartitions(image: MetadataImage): number {
  * the ones it no longer does (after a metadata change or at start).
  */
 export function syncCoordinatorShards(b: BrokerServices, image: MetadataImage): void {
-  const topic = image.topicsByName.get(OFFSETS_TOPIC);
+  syncShards(b, image, OFFSETS_TOPIC, {
+    load: (partition, _leaderEpoch, log) => b.groupCoordinator.loadPartition(partition, log),
+    loaded: () => b.groupCoordinator.shardPartitions(),
+    unload: (partition) => b.groupCoordinator.unloadPartition(partition),
+  });
+}
+
+/**
+ * Hands a coordinator every partition of its internal `topic` this broker leads (hosted here
+ * already) and takes back the ones it no longer does: the group and transaction coordinators.
+ */
+export function syncShards(
+  b: BrokerServices,
+  image: MetadataImage,
+  topic: string,
+  coordinator: {
+    load(partition: number, leaderEpoch: number, log: ShardLog): void;
+    loaded(): Iterable<number>;
+    unload(partition: number): void;
+  },
+): void {
   const led = new Set<number>();
-  if (topic !== undefined) {
-    for (const p of topic.partitions.values()) {
-      if (p.leader !== b.nodeId) continue;
-      const hosted = b.replicaManager.getPartition(OFFSETS_TOPIC, p.partition);
-      if (hosted === undefined) continue;
-      led.add(p.partition);
-      b.groupCoordinator.loadPartition(p.partition, shardLogOf(hosted));
-    }
+  for (const p of image.topicsByName.get(topic)?.partitions.values() ?? []) {
+    if (p.leader !== b.nodeId) continue;
+    const hosted = b.replicaManager.getPartition(topic, p.partition);
+    if (hosted === undefined) continue;
+    led.add(p.partition);
+    coordinator.load(p.partition, p.leaderEpoch, shardLogOf(hosted));
   }
-  for (const partition of b.groupCoordinator.shardPartitions()) {
-    if (!led.has(partition)) b.groupCoordinator.unloadPartition(partition);
+  for (const partition of [...coordinator.loaded()]) {
+    if (!led.has(partition)) coordinator.unload(partition);
   }
 }
 

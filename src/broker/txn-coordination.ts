@@ -7,25 +7,16 @@ import { TRANSACTION_STATE_TOPIC, type TxnShardLookup } from '../coordinator/tra
 import { partitionForGroup } from '../coordinator/group-coordinator.js';
 import type { MetadataImage } from '../metadata/image.js';
 import { ErrorCode } from '../protocol/error-codes.js';
-import { shardLogOf } from './group-coordination.js';
+import { syncShards } from './group-coordination.js';
 import type { BrokerServices } from './services.js';
 
 /** Hands the coordinator the `__transaction_state` partitions this broker leads; takes back the others. */
 export function syncTxnShards(b: BrokerServices, image: MetadataImage): void {
-  const topic = image.topicsByName.get(TRANSACTION_STATE_TOPIC);
-  const led = new Set<number>();
-  if (topic !== undefined) {
-    for (const p of topic.partitions.values()) {
-      if (p.leader !== b.nodeId) continue;
-      const hosted = b.replicaManager.getPartition(TRANSACTION_STATE_TOPIC, p.partition);
-      if (hosted === undefined) continue;
-      led.add(p.partition);
-      b.txnCoordinator.loadPartition(p.partition, p.leaderEpoch, shardLogOf(hosted));
-    }
-  }
-  for (const partition of b.txnCoordinator.shardPartitions()) {
-    if (!led.has(partition)) b.txnCoordinator.unloadPartition(partition);
-  }
+  syncShards(b, image, TRANSACTION_STATE_TOPIC, {
+    load: (partition, leaderEpoch, log) => b.txnCoordinator.loadPartition(partition, leaderEpoch, log),
+    loaded: () => b.txnCoordinator.shardPartitions(),
+    unload: (partition) => b.txnCoordinator.unloadPartition(partition),
+  });
 }
 
 /** The shard of `transactionalId` on this broker, or the error to answer. */
